@@ -1,0 +1,400 @@
+//! Shared harness for the end-to-end tests: where the binaries are (ours and
+//! the reference runit's), a per-test sandbox directory, polling with a
+//! deadline, and leak detection.
+//!
+//! Every process a test starts through a [`Sandbox`] carries an environment
+//! tag unique to that sandbox. Descendants inherit it, so at the end the
+//! sandbox can find exactly the processes the test caused (even ones that
+//! were reparented) by reading `/proc/PID/environ`, kill them by PID, and
+//! fail the test if any were still alive.
+
+use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub use supervise_proto;
+
+/// Name of the environment variable that tags a sandbox's processes.
+pub const TAG_VAR: &str = "RUNIT_RS_TEST_TAG";
+
+/// A generous default deadline for waits: the machine has 2 busy cores.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// Directory holding our built binaries (target/debug or target/release),
+/// or `$RUNIT_RS_BIN_DIR`.
+pub fn bin_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("RUNIT_RS_BIN_DIR") {
+        return PathBuf::from(d);
+    }
+    // The test executable lives in target/<profile>/deps/.
+    let exe = std::env::current_exe().expect("current_exe");
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir")
+        .to_path_buf()
+}
+
+/// Path of one of our binaries; panics with a hint when it was not built.
+pub fn bin(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(
+        p.exists(),
+        "{} not built: run `cargo build --workspace` (make check does)",
+        p.display()
+    );
+    p
+}
+
+/// The reference runit 2.1.2 and daemontools 0.76 binaries, unpacked by
+/// `../shared/tools/reference-suite` (or found at `$RUNIT_REFERENCE_DIR`).
+pub struct Reference {
+    pub dir: PathBuf,
+}
+
+impl Reference {
+    /// `runit/NAME`: runsv, runsvdir, sv, svlogd, chpst, ...
+    pub fn runit(&self, name: &str) -> PathBuf {
+        self.dir.join("runit").join(name)
+    }
+    /// `daemontools/NAME`: svc, svok, svstat, supervise, tai64n, ...
+    pub fn daemontools(&self, name: &str) -> PathBuf {
+        self.dir.join("daemontools").join(name)
+    }
+    /// A reference manual page (gzipped roff).
+    pub fn man(&self, section: u8, name: &str) -> PathBuf {
+        self.dir
+            .join(format!("root/usr/share/man/man{section}/{name}.{section}.gz"))
+    }
+}
+
+fn find_reference() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("RUNIT_REFERENCE_DIR") {
+        let d = PathBuf::from(d);
+        if d.join("runit/runsv").exists() {
+            return Some(d);
+        }
+    }
+    let script = workspace_root().join("../shared/tools/reference-suite");
+    let out = Command::new(&script).stderr(Stdio::inherit()).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let d = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    d.join("runit/runsv").exists().then_some(d)
+}
+
+/// The reference suite, if it can be had. When it cannot, says so loudly;
+/// with `RUNIT_RS_REQUIRE_REFERENCE=1` (set by `make check`) that is a
+/// failure instead.
+pub fn reference() -> Option<&'static Reference> {
+    static REF: OnceLock<Option<Reference>> = OnceLock::new();
+    let r = REF
+        .get_or_init(|| find_reference().map(|dir| Reference { dir }))
+        .as_ref();
+    if r.is_none() {
+        let msg = "REFERENCE RUNIT NOT AVAILABLE: differential/interop test skipped \
+                   (run ../shared/tools/reference-suite)";
+        if std::env::var_os("RUNIT_RS_REQUIRE_REFERENCE").is_some_and(|v| v == "1") {
+            panic!("{msg}");
+        }
+        eprintln!("\n*** {msg} ***\n");
+    }
+    r
+}
+
+/// Polls `f` every few milliseconds until it returns `Some`, or panics with
+/// `what` after `limit`.
+pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if start.elapsed() > limit {
+            panic!("timed out after {limit:?} waiting for {what}");
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// Like [`wait_for`] for a condition.
+pub fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    wait_for(what, limit, || f().then_some(()))
+}
+
+/// Writes an executable (0755) script.
+pub fn write_script(path: impl AsRef<Path>, body: &str) {
+    let path = path.as_ref();
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(path, body).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Reads a file to a string, or "" when it cannot be read.
+pub fn read(path: impl AsRef<Path>) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// Whether a process exists (and is not a zombie).
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => {
+            // The state letter follows the parenthesised command name.
+            let state = s.rsplit(')').next().and_then(|r| r.split_whitespace().next());
+            !matches!(state, Some("Z") | Some("X") | None)
+        }
+        Err(_) => false,
+    }
+}
+
+/// Sends a signal to one process.
+pub fn kill(pid: u32, sig: rustix::process::Signal) {
+    if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
+        let _ = rustix::process::kill_process(p, sig);
+    }
+}
+
+/// Pids of all processes whose environment carries `TAG_VAR=tag`.
+pub fn tagged_processes(tag: &str) -> Vec<u32> {
+    let needle = format!("{TAG_VAR}={tag}");
+    let me = std::process::id();
+    let mut pids = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return pids;
+    };
+    for e in entries.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        if let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) {
+            if env.split(|&b| b == 0).any(|v| v == needle.as_bytes()) && alive(pid) {
+                pids.push(pid);
+            }
+        }
+    }
+    pids
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A test's own directory and processes.
+pub struct Sandbox {
+    dir: tempfile::TempDir,
+    tag: String,
+    children: Vec<Child>,
+    checked: bool,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let tag = format!(
+            "{}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            Instant::now().elapsed().as_nanos()
+        );
+        Sandbox {
+            dir: tempfile::Builder::new()
+                .prefix("runit-rs-test.")
+                .tempdir()
+                .unwrap(),
+            tag,
+            children: Vec::new(),
+            checked: false,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `path().join(p)`.
+    pub fn join(&self, p: impl AsRef<Path>) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+
+    /// A command tagged with this sandbox, run in its directory.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut c = Command::new(program);
+        c.env(TAG_VAR, &self.tag).current_dir(self.path());
+        c
+    }
+
+    /// Runs a command to completion and returns its output.
+    pub fn run(&self, mut cmd: Command) -> Output {
+        cmd.stdin(Stdio::null()).output().expect("run command")
+    }
+
+    /// Starts a long-running process (stdio null unless set) and keeps it
+    /// to be reaped; returns its pid.
+    pub fn spawn(&mut self, mut cmd: Command) -> u32 {
+        let child = cmd.spawn().expect("spawn");
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+
+    /// Reaps any of our direct children that have exited; returns the exit
+    /// status of `pid` if it has.
+    pub fn try_wait(&mut self, pid: u32) -> Option<std::process::ExitStatus> {
+        let c = self.children.iter_mut().find(|c| c.id() == pid)?;
+        c.try_wait().ok().flatten()
+    }
+
+    /// Waits (with a deadline) for our child `pid` to exit.
+    pub fn wait_exit(&mut self, pid: u32, limit: Duration) -> std::process::ExitStatus {
+        wait_for(&format!("pid {pid} to exit"), limit, || self.try_wait(pid))
+    }
+
+    /// Processes started from this sandbox that are still alive.
+    pub fn live_processes(&self) -> Vec<u32> {
+        tagged_processes(&self.tag)
+    }
+
+    /// Asserts that every process this test started has gone (waiting a
+    /// little for ones already on their way out).
+    pub fn assert_no_leaks(&mut self) {
+        self.checked = true;
+        let start = Instant::now();
+        loop {
+            for c in self.children.iter_mut() {
+                let _ = c.try_wait();
+            }
+            let left = self.live_processes();
+            if left.is_empty() {
+                return;
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                let desc: Vec<String> = left
+                    .iter()
+                    .map(|p| format!("{p} {}", read(format!("/proc/{p}/cmdline")).replace('\0', " ")))
+                    .collect();
+                self.kill_all();
+                panic!("test leaked processes: {desc:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILLs every tagged process, by PID, and reaps our children.
+    pub fn kill_all(&mut self) {
+        for _ in 0..50 {
+            let left = self.live_processes();
+            for &p in &left {
+                kill(p, rustix::process::Signal::KILL);
+            }
+            for c in self.children.iter_mut() {
+                let _ = c.try_wait();
+            }
+            if left.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for c in self.children.iter_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let leaked = self.live_processes();
+        self.kill_all();
+        if !self.checked && !leaked.is_empty() && !std::thread::panicking() {
+            panic!("test leaked processes {leaked:?} (call kill_all or clean up, then assert_no_leaks)");
+        }
+    }
+}
+
+/// Creates a service directory `dir` with a `run` script.
+pub fn make_service(dir: &Path, run: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    write_script(dir.join("run"), run);
+}
+
+/// Replaces the digits of pids and of second counts in an `sv` transcript
+/// so that runs of two implementations can be compared.
+pub fn normalize_sv(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if text[i..].starts_with("(pid ") {
+            out.push_str("(pid N)");
+            let close = text[i..].find(')').map(|j| i + j + 1).unwrap_or(b.len());
+            i = close;
+            continue;
+        }
+        if b[i].is_ascii_digit() && (i == 0 || b[i - 1] == b' ') {
+            let mut j = i;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            if j < b.len() && b[j] == b's' {
+                out.push_str("Ns");
+                i = j + 1;
+                continue;
+            }
+        }
+        out.push(b[i] as char);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_pids_and_seconds() {
+        assert_eq!(
+            normalize_sv("run: a: (pid 123) 45s, normally down; run: log: (pid 9) 0s\n"),
+            "run: a: (pid N) Ns, normally down; run: log: (pid N) Ns\n"
+        );
+        assert_eq!(normalize_sv("down: x1s: 3s"), "down: x1s: Ns");
+    }
+
+    #[test]
+    fn sandbox_tags_and_kills() {
+        let mut sb = Sandbox::new();
+        let mut c = sb.command("sleep");
+        c.arg("100");
+        let pid = sb.spawn(c);
+        wait_until("tag visible", WAIT, || sb.live_processes().contains(&pid));
+        sb.kill_all();
+        assert!(!alive(pid));
+        sb.assert_no_leaks();
+    }
+}
