@@ -1,0 +1,36 @@
+//! Benchmarks, each comparing our binaries with the reference runit 2.1.2
+//! in the same run and printing ratios. Never run by `make check`.
+//!
+//! To add one: write `bench/NAME.rs` with `pub fn run(ctx: &Ctx)`, and add
+//! it to `BENCHES`.
+
+pub mod common;
+
+pub use common::Ctx;
+
+type Bench = (&'static str, fn(&Ctx));
+
+/// Every benchmark, by name, in the order `make bench` runs them.
+const BENCHES: &[Bench] = &[];
+
+pub fn names() -> Vec<&'static str> {
+    BENCHES.iter().map(|(n, _)| *n).collect()
+}
+
+pub fn run(args: &[String]) -> i32 {
+    let ctx = match Ctx::new() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            return 111;
+        }
+    };
+    ctx.header();
+    for (name, f) in BENCHES {
+        if args.is_empty() || args.iter().any(|a| a == name) {
+            println!("\n## {name}");
+            f(&ctx);
+        }
+    }
+    0
+}
