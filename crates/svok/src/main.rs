@@ -1,0 +1,28 @@
+//! svok: does a supervisor run in this service directory?
+//!
+//! Silent by design, like daemontools' svok: the answer is the exit
+//! status (0 running, 100 not, 111 when the question cannot be asked).
+
+mod probe;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+
+fn main() {
+    let dir: Option<OsString> = std::env::args_os().nth(1);
+    let Some(dir) = dir else {
+        die(100, b"svok: usage: svok dir\n");
+    };
+    match probe::check(&dir) {
+        probe::Verdict::Running => std::process::exit(0),
+        probe::Verdict::NotRunning => std::process::exit(100),
+        probe::Verdict::Failed(why) => die(111, &why.message(dir.as_bytes())),
+    }
+}
+
+/// Writes one message to stderr in a single write and exits.
+fn die(code: i32, msg: &[u8]) -> ! {
+    let _ = std::io::stderr().write_all(msg);
+    std::process::exit(code)
+}
