@@ -6,8 +6,10 @@
 
 use std::ffi::CStr;
 
+/// # Safety
+/// Called by the C runtime with a valid argv of argc C strings.
 #[no_mangle]
-pub extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+pub unsafe extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
     let args: Vec<Vec<u8>> = (0..argc.max(0) as usize)
         // SAFETY: the C runtime passes argc valid C strings.
         .map(|i| unsafe { CStr::from_ptr(*argv.add(i)) }.to_bytes().to_vec())
