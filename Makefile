@@ -21,8 +21,10 @@ CARGO   ?= cargo
 export RUNIT_SVDIR := $(SVDIR)
 
 # Programs by runit's names: BIN_PROGS go to BINDIR, SBIN_PROGS to SBINDIR.
-BIN_PROGS  = runsv sv
+BIN_PROGS  = runsv sv chpst
 SBIN_PROGS =
+# chpst's daemontools names: symlinks to chpst in BINDIR (it acts by argv[0]).
+PERSONALITIES = envdir envuidgid pgrphack setlock setuidgid softlimit
 
 RELEASE = target/release
 
@@ -50,10 +52,12 @@ install: all
 	for p in $(BIN_PROGS); do install -m 0755 "$(RELEASE)/$$p" "$(DESTDIR)$(BINDIR)/$$p"; done
 	test -z "$(SBIN_PROGS)" || install -d "$(DESTDIR)$(SBINDIR)"
 	for p in $(SBIN_PROGS); do install -m 0755 "$(RELEASE)/$$p" "$(DESTDIR)$(SBINDIR)/$$p"; done
+	for p in $(PERSONALITIES); do ln -sf chpst "$(DESTDIR)$(BINDIR)/$$p"; done
 
 uninstall:
 	for p in $(BIN_PROGS); do rm -f "$(DESTDIR)$(BINDIR)/$$p"; done
 	for p in $(SBIN_PROGS); do rm -f "$(DESTDIR)$(SBINDIR)/$$p"; done
+	for p in $(PERSONALITIES); do rm -f "$(DESTDIR)$(BINDIR)/$$p"; done
 
 clean:
 	$(CARGO) clean
