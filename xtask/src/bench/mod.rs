@@ -4,6 +4,7 @@
 //! To add one: write `bench/NAME.rs` with `pub fn run(ctx: &Ctx)`, and add
 //! it to `BENCHES`.
 
+mod chpst;
 pub mod common;
 
 pub use common::Ctx;
@@ -11,7 +12,7 @@ pub use common::Ctx;
 type Bench = (&'static str, fn(&Ctx));
 
 /// Every benchmark, by name, in the order `make bench` runs them.
-const BENCHES: &[Bench] = &[];
+const BENCHES: &[Bench] = &[("chpst", chpst::run)];
 
 pub fn names() -> Vec<&'static str> {
     BENCHES.iter().map(|(n, _)| *n).collect()
