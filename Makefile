@@ -21,7 +21,7 @@ CARGO   ?= cargo
 export RUNIT_SVDIR := $(SVDIR)
 
 # Programs by runit's names: BIN_PROGS go to BINDIR, SBIN_PROGS to SBINDIR.
-BIN_PROGS  = runsv sv chpst svok svstat svc tai64n tai64nlocal
+BIN_PROGS  = runsv sv chpst svok svstat svc tai64n tai64nlocal svlogd
 SBIN_PROGS = runit runit-init utmpset
 # chpst's daemontools names: symlinks to chpst in BINDIR (it acts by argv[0]).
 PERSONALITIES = envdir envuidgid pgrphack setlock setuidgid softlimit

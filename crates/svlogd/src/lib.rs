@@ -1,0 +1,55 @@
+//! svlogd, runit's logger: reads log lines on standard input and writes
+//! them to one or more automatically rotated log directories.
+//!
+//! Modules: `options` (command line), `config` (a directory's config
+//! file), `pmatch` (the pattern language), `stamp` (timestamps), `lines`
+//! (cutting input into lines), `rotation` (when to rotate and prune),
+//! `logdir` (one directory's files and processor), `logger` (the event
+//! loop), `signals`, `msg` (runit's diagnostics).
+
+pub mod config;
+pub mod lines;
+pub mod logdir;
+pub mod logger;
+pub mod msg;
+pub mod options;
+pub mod pmatch;
+pub mod rotation;
+pub mod signals;
+pub mod stamp;
+#[cfg(test)]
+mod testrng;
+
+use std::ffi::OsString;
+
+/// Runs svlogd with `argv` (including argv[0]); returns the exit code.
+pub fn main_with(argv: Vec<OsString>) -> i32 {
+    let argv0 = argv
+        .first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "svlogd".into());
+    let opts = match options::parse(&argv0, argv.get(1..).unwrap_or(&[])) {
+        Ok(o) => o,
+        Err(u) => {
+            msg::line(&[u.text(&argv0).trim_end_matches('\n').as_bytes(), b"\n"]);
+            return 111;
+        }
+    };
+    msg::set_verbose(opts.verbose);
+    // runit keeps a handle on the starting directory and fails without one.
+    if let Err(e) = rustix::fs::open(
+        ".",
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    ) {
+        msg::fatal("unable to open current working directory", e);
+    }
+    let signals = match signals::Signals::install() {
+        Ok(s) => s,
+        Err(e) => msg::fatal(
+            "unable to install signal handlers",
+            supervise_proto::svdir::errno_of(&e),
+        ),
+    };
+    logger::Logger::new(&opts, signals).run()
+}

@@ -1,0 +1,246 @@
+//! The main loop: poll standard input, the signal pipe and the `t`
+//! deadlines; read what is available in one large read, hand every
+//! complete line to the log directories, and write each directory's
+//! share with one write per batch. Nothing waits for a buffer to fill:
+//! what one read returned is written before the next read.
+
+use std::ffi::OsString;
+use std::os::fd::BorrowedFd;
+use std::time::Instant;
+
+use rustix::event::{poll, PollFd, PollFlags};
+use rustix::io::Errno;
+
+use crate::lines::{Sink, Splitter};
+use crate::logdir::LogDir;
+use crate::msg;
+use crate::options::Options;
+use crate::signals::{self, Signals};
+use crate::stamp::{Clock, Stamper, STAMP_LEN};
+
+/// Input buffer size: one pipe's worth per read.
+const READ_SIZE: usize = 64 * 1024;
+
+/// runit never sleeps longer than this in one poll.
+const MAX_POLL_SECS: u64 = 2744;
+
+pub struct Logger {
+    dirs: Vec<LogDir>,
+    names: Vec<OsString>,
+    stamper: Stamper,
+    splitter: Splitter,
+    buf: Vec<u8>,
+    held: usize,
+    signals: Signals,
+    exiting: bool,
+    eof: bool,
+}
+
+/// Hands lines to every open directory (and to standard error).
+struct Out<'a> {
+    dirs: &'a mut [LogDir],
+}
+
+impl Sink for Out<'_> {
+    #[inline]
+    fn head(&mut self, stamp: &[u8], head: &[u8], truncated: bool, complete: bool) {
+        for d in self.dirs.iter_mut() {
+            if !d.is_open() {
+                continue;
+            }
+            let (log, err) = if d.has_patterns() {
+                d.select(head)
+            } else {
+                (true, false)
+            };
+            if err {
+                let dots: &[u8] = if truncated { b"..." } else { b"" };
+                msg::queue(&[stamp, d.prefix(), head, dots, b"\n"]);
+            }
+            d.line_selected = log && !d.udp_only();
+            if !log {
+                continue;
+            }
+            d.udp_line(stamp, head, truncated);
+            if !d.udp_only() {
+                d.write_head(stamp, head, complete);
+            }
+        }
+    }
+
+    fn tail(&mut self, chunk: &[u8]) {
+        for d in self.dirs.iter_mut() {
+            if d.is_open() && d.line_selected {
+                d.append(&[chunk], false);
+            }
+        }
+    }
+
+    fn end(&mut self) {
+        for d in self.dirs.iter_mut() {
+            if d.is_open() && d.line_selected {
+                d.append(&[b"\n"], true);
+            }
+        }
+    }
+}
+
+impl Logger {
+    pub fn new(opts: &Options, signals: Signals) -> Logger {
+        Logger {
+            dirs: opts
+                .dirs
+                .iter()
+                .map(|n| LogDir::new(n, opts.line_max))
+                .collect(),
+            names: opts.dirs.clone(),
+            stamper: Stamper::new(opts.stamp),
+            splitter: Splitter::new(opts.line_max, opts.repl, &opts.replace),
+            buf: vec![0; READ_SIZE.max(opts.line_max + 1)],
+            held: 0,
+            signals,
+            exiting: false,
+            eof: false,
+        }
+    }
+
+    /// Closes and reopens every directory; exits 111 when none works.
+    fn reopen(&mut self) {
+        let mut ok = false;
+        for d in self.dirs.iter_mut() {
+            d.close();
+            if d.open() {
+                ok = true;
+            }
+        }
+        if !ok {
+            msg::fatalx("no functional log directories.");
+        }
+        debug_assert_eq!(self.names.len(), self.dirs.len());
+    }
+
+    fn handle_signals(&mut self) {
+        self.signals.drain();
+        if signals::take(&signals::CHLD) {
+            msg::info(&[b"sigchild received."]);
+            for d in self.dirs.iter_mut() {
+                d.reap();
+            }
+        }
+        if signals::take(&signals::ALRM) {
+            msg::info(&[b"sigalarm received."]);
+            for d in self.dirs.iter_mut() {
+                d.rotate();
+            }
+        }
+        if signals::take(&signals::HUP) {
+            msg::info(&[b"sighangup received."]);
+            self.reopen();
+        }
+        if signals::take(&signals::TERM) {
+            msg::info(&[b"sigterm received."]);
+            self.exiting = true;
+        }
+    }
+
+    fn flush_all(&mut self) {
+        for d in self.dirs.iter_mut() {
+            d.flush();
+        }
+        msg::flush();
+    }
+
+    /// One read from standard input and everything it completes.
+    fn read_input(&mut self) {
+        // After TERM only the line in progress is finished, a byte at a
+        // time, so nothing past its end is taken from the pipe.
+        let room = if self.exiting {
+            1
+        } else {
+            self.buf.len() - self.held
+        };
+        let stdin = unsafe { BorrowedFd::borrow_raw(0) };
+        let r = rustix::io::read(stdin, &mut self.buf[self.held..self.held + room]);
+        match r {
+            Ok(0) => self.end_of_input(),
+            Ok(n) => {
+                self.held += n;
+                let mut stamp = [0u8; STAMP_LEN];
+                let s = self.stamper.stamp(Clock::now());
+                let stamp = {
+                    stamp[..s.len()].copy_from_slice(s);
+                    &stamp[..s.len()]
+                };
+                let mut out = Out {
+                    dirs: &mut self.dirs,
+                };
+                let used = self.splitter.feed(&self.buf[..self.held], stamp, &mut out);
+                self.buf.copy_within(used..self.held, 0);
+                self.held -= used;
+            }
+            Err(Errno::INTR) | Err(Errno::AGAIN) => {}
+            Err(e) => {
+                msg::warn1("unable to read standard input", e);
+                self.end_of_input();
+            }
+        }
+        self.flush_all();
+    }
+
+    /// End of input: an unfinished last line is kept, with a newline.
+    fn end_of_input(&mut self) {
+        let mut out = Out {
+            dirs: &mut self.dirs,
+        };
+        self.splitter.finish(&self.buf[..self.held], &mut out);
+        self.held = 0;
+        self.eof = true;
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.dirs.iter().filter_map(|d| d.deadline()).min()
+    }
+
+    pub fn run(&mut self) -> i32 {
+        self.reopen();
+        loop {
+            self.handle_signals();
+            let now = Instant::now();
+            for d in self.dirs.iter_mut() {
+                d.check_deadline(now);
+            }
+            msg::flush();
+            if self.eof || (self.exiting && !self.splitter.in_line()) {
+                break;
+            }
+            let timeout = self.next_deadline().map(|d| {
+                let left = d.saturating_duration_since(Instant::now());
+                let left = left.min(std::time::Duration::from_secs(MAX_POLL_SECS));
+                rustix::time::Timespec {
+                    tv_sec: left.as_secs() as _,
+                    tv_nsec: left.subsec_nanos() as _,
+                }
+            });
+            let stdin = unsafe { BorrowedFd::borrow_raw(0) };
+            let mut fds = [
+                PollFd::new(&stdin, PollFlags::IN),
+                PollFd::new(&self.signals.pipe, PollFlags::IN),
+            ];
+            match poll(&mut fds, timeout.as_ref()) {
+                Ok(_) => {}
+                Err(Errno::INTR) => continue,
+                Err(e) => msg::fatal("unable to poll", e),
+            }
+            let input = fds[0].revents();
+            if !input.is_empty() {
+                self.read_input();
+            }
+        }
+        for d in self.dirs.iter_mut() {
+            d.wait_job();
+            d.close();
+        }
+        msg::flush();
+        0
+    }
+}

@@ -1,0 +1,160 @@
+//! svlogd's diagnostics on standard error, in runit's exact shapes:
+//! `svlogd: warning: WHAT: DIR: ERR`, `svlogd: pausing: ...`,
+//! `svlogd: info: ...`, `svlogd: fatal: ...`.
+//!
+//! Lines selected for standard error by `e` patterns are collected in a
+//! buffer and written once per input batch; every diagnostic first flushes
+//! that buffer so the order on standard error stays the order of events.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use rustix::io::Errno;
+use supervise_proto::errstr::errno_str;
+
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+/// How long runit waits before retrying an operation that failed
+/// ("pausing: ...").
+pub const PAUSE: Duration = Duration::from_secs(3);
+
+thread_local! {
+    static PENDING: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+pub fn set_verbose(v: bool) {
+    VERBOSE.store(v, Ordering::Relaxed);
+}
+
+pub fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
+}
+
+/// Writes all of `b` to fd 2, ignoring errors (nowhere to report them).
+fn write_stderr(mut b: &[u8]) {
+    let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(2) };
+    while !b.is_empty() {
+        match rustix::io::write(fd, b) {
+            Ok(0) => return,
+            Ok(n) => b = &b[n..],
+            Err(Errno::INTR) => continue,
+            Err(_) => return,
+        }
+    }
+}
+
+/// Queues bytes (a line selected by an `e` pattern) for standard error.
+pub fn queue(parts: &[&[u8]]) {
+    PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        for part in parts {
+            p.extend_from_slice(part);
+        }
+    });
+}
+
+/// Writes out what [`queue`] collected.
+pub fn flush() {
+    PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        if !p.is_empty() {
+            write_stderr(&p);
+            p.clear();
+            if p.capacity() > 1 << 16 {
+                p.shrink_to(1 << 12);
+            }
+        }
+    });
+}
+
+/// One diagnostic line made of `parts` (a newline is added).
+pub fn line(parts: &[&[u8]]) {
+    flush();
+    let mut v = Vec::with_capacity(128);
+    for part in parts {
+        v.extend_from_slice(part);
+    }
+    v.push(b'\n');
+    write_stderr(&v);
+}
+
+/// `svlogd: warning: WHAT: NAME: ERR`
+pub fn warn2(what: &str, name: &[u8], e: Errno) {
+    line(&[
+        b"svlogd: warning: ",
+        what.as_bytes(),
+        b": ",
+        name,
+        b": ",
+        errno_str(e).as_bytes(),
+    ]);
+}
+
+/// `svlogd: warning: WHAT: ERR`
+pub fn warn1(what: &str, e: Errno) {
+    line(&[
+        b"svlogd: warning: ",
+        what.as_bytes(),
+        b": ",
+        errno_str(e).as_bytes(),
+    ]);
+}
+
+/// `svlogd: warning: WHAT: NAME` (no error text)
+pub fn warnx(what: &str, name: &[u8]) {
+    line(&[b"svlogd: warning: ", what.as_bytes(), b": ", name]);
+}
+
+/// `svlogd: pausing: WHAT: NAME: ERR`, then runit's three-second pause.
+pub fn pause2(what: &str, name: &[u8], e: Errno) {
+    line(&[
+        b"svlogd: pausing: ",
+        what.as_bytes(),
+        b": ",
+        name,
+        b": ",
+        errno_str(e).as_bytes(),
+    ]);
+    std::thread::sleep(PAUSE);
+}
+
+/// `svlogd: info: ...` when -v was given.
+pub fn info(parts: &[&[u8]]) {
+    if verbose() {
+        let mut v: Vec<&[u8]> = Vec::with_capacity(parts.len() + 1);
+        v.push(b"svlogd: info: ");
+        v.extend_from_slice(parts);
+        line(&v);
+    }
+}
+
+/// `svlogd: fatal: WHAT: NAME: ERR` as printed by a processor child that
+/// could not be set up (runit prints it from the forked child).
+pub fn fatal2_text(what: &str, name: &[u8], e: Errno) {
+    line(&[
+        b"svlogd: fatal: ",
+        what.as_bytes(),
+        b": ",
+        name,
+        b": ",
+        errno_str(e).as_bytes(),
+    ]);
+}
+
+/// `svlogd: fatal: WHAT` and exit 111.
+pub fn fatalx(what: &str) -> ! {
+    line(&[b"svlogd: fatal: ", what.as_bytes()]);
+    std::process::exit(111);
+}
+
+/// `svlogd: fatal: WHAT: ERR` and exit 111.
+pub fn fatal(what: &str, e: Errno) -> ! {
+    line(&[
+        b"svlogd: fatal: ",
+        what.as_bytes(),
+        b": ",
+        errno_str(e).as_bytes(),
+    ]);
+    std::process::exit(111);
+}
