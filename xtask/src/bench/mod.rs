@@ -6,13 +6,14 @@
 
 mod chpst;
 pub mod common;
+mod svtools;
 
 pub use common::Ctx;
 
 type Bench = (&'static str, fn(&Ctx));
 
 /// Every benchmark, by name, in the order `make bench` runs them.
-const BENCHES: &[Bench] = &[("chpst", chpst::run)];
+const BENCHES: &[Bench] = &[("chpst", chpst::run), ("svtools", svtools::run)];
 
 pub fn names() -> Vec<&'static str> {
     BENCHES.iter().map(|(n, _)| *n).collect()
