@@ -175,6 +175,7 @@ fn svok_exit_codes_match_daemontools() {
         &["running", "stopped"],
         &["-x"],
         &["."],
+        &[""],
     ];
     let mut codes = Vec::new();
     for args in cases {
@@ -183,7 +184,10 @@ fn svok_exit_codes_match_daemontools() {
         assert_eq!(a, b, "svok {args:?}");
         codes.push(a.code.unwrap());
     }
-    assert_eq!(codes, [100, 111, 100, 111, 111, 111, 0, 100, 0, 111, 100]);
+    assert_eq!(
+        codes,
+        [100, 111, 100, 111, 111, 111, 0, 100, 0, 111, 100, 111]
+    );
     drop(held);
 }
 
@@ -342,6 +346,7 @@ fn svstat_lines_match_daemontools() {
         "-x",
         "up",
         ".",
+        "",
     ] {
         args.push(extra.into());
     }
@@ -446,6 +451,7 @@ fn svc_bytes_and_messages_match_daemontools() {
         &["-q", "s1"],
         &["-1", "s1"],
         &["-2", "s2"],
+        &["-u", "", "s1"],
     ];
     for args in cases {
         let a = run(&sb, &ours, args, d);
