@@ -622,16 +622,20 @@ fn boot_compiled_paths(
     ))
 }
 
-fn differential(stages: &[(&str, &str)], expect_code: i32) {
-    need_namespaces!();
-    let Some(r) = reference() else { return };
+/// Runs both; returns our console lines (None when skipped).
+fn differential(stages: &[(&str, &str)], expect_code: i32) -> Option<Vec<String>> {
+    if !namespaces_ok() {
+        skip("PID/mount namespaces unavailable: differential runit test not run");
+        return None;
+    }
+    let r = reference()?;
     let mut sb = Sandbox::new();
     let ref_init = r.dir.join("root/lib/runit/runit-init");
     let Some(theirs) = boot_compiled_paths(&mut sb, "ref", &r.runit("runit"), &ref_init, stages)
     else {
         skip("overlayfs over /etc refused: differential runit test not run");
         sb.assert_no_leaks();
-        return;
+        return None;
     };
     let ours = boot_compiled_paths(&mut sb, "ours", &bin("runit"), &bin("runit-init"), stages)
         .expect("overlay worked for the reference");
@@ -647,6 +651,7 @@ fn differential(stages: &[(&str, &str)], expect_code: i32) {
     assert_eq!(ours.2, theirs.2, "stage logs differ");
     assert_eq!((ours.0, theirs.0), (expect_code, expect_code));
     sb.assert_no_leaks();
+    Some(ours.1)
 }
 
 #[test]
@@ -693,6 +698,27 @@ fn differential_sigpwr_shuts_down_without_stopit() {
         ],
         130,
     );
+}
+
+#[test]
+fn differential_stage2_ignoring_term_gets_killed() {
+    // runit waits 5 seconds after SIGTERM, then sends SIGKILL.
+    let got = differential(
+        &[
+            ("1", "echo 1 >> LOG\n"),
+            (
+                "2",
+                "echo 2 >> LOG\ntrap '' TERM\nRUNIT_INIT 6\nexec sleep 1000\n",
+            ),
+            ("3", "echo 3 >> LOG\n"),
+        ],
+        129,
+    );
+    if let Some(got) = got {
+        assert!(
+            got.contains(&"- runit: warning: stage 2 not terminated, sending sigkill...".into())
+        );
+    }
 }
 
 #[test]
