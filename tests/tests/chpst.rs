@@ -482,3 +482,33 @@ fn chdir_option_from_runit_2_2() {
     }
     w.sb.assert_no_leaks();
 }
+
+#[test]
+fn dangling_envdir_entry_unsets() {
+    // Deliberate difference: runit gives a dangling entry the previous
+    // entry's value (plus a newline); ours unsets the variable.
+    let Some(mut w) = World::new() else { return };
+    let d = w.sb.join("dangle");
+    std::fs::create_dir(&d).unwrap();
+    for n in ["A", "B", "C", "E", "F", "G", "H"] {
+        std::fs::write(d.join(n), format!("val{n}")).unwrap();
+    }
+    symlink("/nonexistent", d.join("D")).unwrap();
+    let ours = w.run(&w.ours, "chpst", &["-e", "dangle", "env"]);
+    assert_eq!(ours.status, "exit 0");
+    assert!(
+        !ours.stdout.lines().any(|l| l.starts_with("D=")),
+        "{}",
+        ours.stdout
+    );
+    for n in ["A", "B", "C", "E", "F", "G", "H"] {
+        assert!(ours.stdout.contains(&format!("{n}=val{n}\n")));
+    }
+    let theirs = w.run(&w.theirs, "chpst", &["-e", "dangle", "env"]);
+    assert!(
+        theirs.stdout.lines().any(|l| l.starts_with("D=val")),
+        "{}",
+        theirs.stdout
+    );
+    w.sb.assert_no_leaks();
+}
