@@ -504,11 +504,20 @@ fn dangling_envdir_entry_unsets() {
     for n in ["A", "B", "C", "E", "F", "G", "H"] {
         assert!(ours.stdout.contains(&format!("{n}=val{n}\n")));
     }
-    let theirs = w.run(&w.theirs, "chpst", &["-e", "dangle", "env"]);
-    assert!(
-        theirs.stdout.lines().any(|l| l.starts_with("D=val")),
-        "{}",
-        theirs.stdout
-    );
+    // runit's quirk shows only when D is not the first entry read.
+    let first = std::fs::read_dir(&d)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name();
+    if first != "D" {
+        let theirs = w.run(&w.theirs, "chpst", &["-e", "dangle", "env"]);
+        assert!(
+            theirs.stdout.lines().any(|l| l.starts_with("D=val")),
+            "{}",
+            theirs.stdout
+        );
+    }
     w.sb.assert_no_leaks();
 }
