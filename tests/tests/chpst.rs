@@ -412,7 +412,7 @@ fn limits() {
             "ulimit -Sn 50; exec {D}/softlimit -o = sh -c 'ulimit -n'",
         ],
     );
-    w.same("chpst", &["-m", "", "true"]);
+    w.same("chpst", &["-c", "0", "-m", "", "true"]);
     w.sb.assert_no_leaks();
 }
 
