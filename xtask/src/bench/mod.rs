@@ -6,6 +6,7 @@
 
 mod chpst;
 pub mod common;
+mod runit;
 mod svtools;
 
 pub use common::Ctx;
@@ -13,7 +14,7 @@ pub use common::Ctx;
 type Bench = (&'static str, fn(&Ctx));
 
 /// Every benchmark, by name, in the order `make bench` runs them.
-const BENCHES: &[Bench] = &[("chpst", chpst::run), ("svtools", svtools::run)];
+const BENCHES: &[Bench] = &[("chpst", chpst::run), ("svtools", svtools::run), ("runit", runit::run)];
 
 pub fn names() -> Vec<&'static str> {
     BENCHES.iter().map(|(n, _)| *n).collect()
