@@ -259,7 +259,22 @@ fn boot(sb: &mut Sandbox, root: &Root, tools: &Path, program: &[&OsStr]) -> u32 
 fn namespace_init(unshare: u32) -> u32 {
     wait_for("the namespace's init", WAIT, || {
         let kids = read(format!("/proc/{unshare}/task/{unshare}/children"));
-        kids.split_whitespace().next().and_then(|p| p.parse().ok())
+        if let Some(p) = kids.split_whitespace().next().and_then(|p| p.parse().ok()) {
+            return Some(p);
+        }
+        // Kernels without CONFIG_PROC_CHILDREN: look for the parent link.
+        std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = read(format!("/proc/{pid}/stat"));
+            let ppid: u32 = stat
+                .rsplit(')')
+                .next()?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            (ppid == unshare).then_some(pid)
+        })
     })
 }
 
@@ -588,7 +603,12 @@ fn boot_compiled_paths(
         let body = body
             .replace("LOG", log.to_str().unwrap())
             .replace("RUNIT_INIT", runit_init.to_str().unwrap());
-        write_script(s.join("etcrunit").join(file), &format!("#!/bin/sh\n{body}"));
+        let path = s.join("etcrunit").join(file);
+        write_script(&path, &format!("#!/bin/sh\n{body}"));
+        if body.starts_with("#noexec") {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
     }
     let console = Console::new(&s.join("console"));
     let d = s.display();
@@ -718,6 +738,23 @@ fn differential_stage2_ignoring_term_gets_killed() {
         assert!(
             got.contains(&"- runit: warning: stage 2 not terminated, sending sigkill...".into())
         );
+    }
+}
+
+#[test]
+fn differential_unstartable_stage2_counts_as_done() {
+    let got = differential(
+        &[
+            ("1", "echo 1 >> LOG\n"),
+            ("2", "#noexec\n"),
+            ("3", "echo 3 >> LOG\n"),
+        ],
+        130,
+    );
+    if let Some(got) = got {
+        assert!(got.contains(
+            &"- runit: fatal: unable to start child: /etc/runit/2: access denied".into()
+        ));
     }
 }
 
