@@ -1,7 +1,7 @@
 //! A POSIX-style option scanner with runit's diagnostics.
 //!
 //! runit's tools parse options with a classic getopt: options end at the
-//! first operand or at `--`, an option's argument is the rest of its word
+//! first operand or at a word starting with `--`, an option's argument is the rest of its word
 //! or the next word, and errors read `PROG: illegal option -- c` or
 //! `PROG: option requires an argument -- c`. Usage texts and exit codes
 //! differ from tool to tool, so the caller prints those.
@@ -69,7 +69,9 @@ impl<'a> Iterator for GetOpt<'a> {
             if word.len() < 2 || word[0] != b'-' {
                 return None;
             }
-            if word == b"--" {
+            // Like runit's scanner, any word starting with "--" ends the
+            // options and is itself dropped ("--x" too).
+            if word.starts_with(b"--") {
                 self.index += 1;
                 return None;
             }
@@ -149,6 +151,9 @@ mod tests {
     fn double_dash_and_lone_dash() {
         let (o, r) = scan(&["-v", "--", "-w"], "w:v");
         assert_eq!((o, r), (vec!["v".to_string()], vec!["-w".to_string()]));
+        let (o, r) = scan(&["--x", "-v"], "v");
+        assert!(o.is_empty());
+        assert_eq!(r, ["-v"]);
         let (o, r) = scan(&["-", "x"], "v");
         assert!(o.is_empty());
         assert_eq!(r, ["-", "x"]);
