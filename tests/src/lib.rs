@@ -74,8 +74,9 @@ impl Reference {
     }
     /// A reference manual page (gzipped roff).
     pub fn man(&self, section: u8, name: &str) -> PathBuf {
-        self.dir
-            .join(format!("root/usr/share/man/man{section}/{name}.{section}.gz"))
+        self.dir.join(format!(
+            "root/usr/share/man/man{section}/{name}.{section}.gz"
+        ))
     }
 }
 
@@ -87,7 +88,10 @@ fn find_reference() -> Option<PathBuf> {
         }
     }
     let script = workspace_root().join("../shared/tools/reference-suite");
-    let out = Command::new(&script).stderr(Stdio::inherit()).output().ok()?;
+    let out = Command::new(&script)
+        .stderr(Stdio::inherit())
+        .output()
+        .ok()?;
     if !out.status.success() {
         return None;
     }
@@ -156,7 +160,10 @@ pub fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(s) => {
             // The state letter follows the parenthesised command name.
-            let state = s.rsplit(')').next().and_then(|r| r.split_whitespace().next());
+            let state = s
+                .rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next());
             !matches!(state, Some("Z") | Some("X") | None)
         }
         Err(_) => false,
@@ -296,7 +303,12 @@ impl Sandbox {
             if start.elapsed() > Duration::from_secs(10) {
                 let desc: Vec<String> = left
                     .iter()
-                    .map(|p| format!("{p} {}", read(format!("/proc/{p}/cmdline")).replace('\0', " ")))
+                    .map(|p| {
+                        format!(
+                            "{p} {}",
+                            read(format!("/proc/{p}/cmdline")).replace('\0', " ")
+                        )
+                    })
                     .collect();
                 self.kill_all();
                 panic!("test leaked processes: {desc:?}");

@@ -7,7 +7,10 @@ fn main() {
     let code = match args.first().map(String::as_str) {
         Some("bench") => bench::run(&args[1..]),
         _ => {
-            eprintln!("usage: xtask bench [NAME...]   (names: {})", bench::names().join(" "));
+            eprintln!(
+                "usage: xtask bench [NAME...]   (names: {})",
+                bench::names().join(" ")
+            );
             2
         }
     };

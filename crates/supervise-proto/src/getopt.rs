@@ -136,7 +136,11 @@ mod tests {
                 Err(e) => e.message("p"),
             });
         }
-        let rest = g.rest().iter().map(|s| s.to_string_lossy().into_owned()).collect();
+        let rest = g
+            .rest()
+            .iter()
+            .map(|s| s.to_string_lossy().into_owned())
+            .collect();
         (seen, rest)
     }
 

@@ -191,12 +191,36 @@ mod tests {
     /// Records written by the reference runsv (runit 2.1.2, Debian), with
     /// the matching `stat` text, captured on this machine.
     const GOLDEN: &[(&str, &str, Want)] = &[
-        ("400000006b0141ce07921e34b407000000750001", "run\n", Want::Up),
-        ("400000006b0141ce07921e34b407000001750001", "run, paused\n", Want::Up),
-        ("400000006b0141cf32e0603c0000000000640000", "down\n", Want::Down),
-        ("400000006b0141d015a94bb4cd07000000640001", "run, want down\n", Want::Down),
-        ("400000006b012baa1f45e9ac4340000000640101", "run, got TERM, want down\n", Want::Down),
-        ("400000006b0141ce07921e34c207000000640002", "finish, want down\n", Want::Down),
+        (
+            "400000006b0141ce07921e34b407000000750001",
+            "run\n",
+            Want::Up,
+        ),
+        (
+            "400000006b0141ce07921e34b407000001750001",
+            "run, paused\n",
+            Want::Up,
+        ),
+        (
+            "400000006b0141cf32e0603c0000000000640000",
+            "down\n",
+            Want::Down,
+        ),
+        (
+            "400000006b0141d015a94bb4cd07000000640001",
+            "run, want down\n",
+            Want::Down,
+        ),
+        (
+            "400000006b012baa1f45e9ac4340000000640101",
+            "run, got TERM, want down\n",
+            Want::Down,
+        ),
+        (
+            "400000006b0141ce07921e34c207000000640002",
+            "finish, want down\n",
+            Want::Down,
+        ),
     ];
 
     #[test]
@@ -232,10 +256,23 @@ mod tests {
 
     #[test]
     fn want_exit_is_stored_as_d() {
-        let st = Status::new(Tai64n::default(), 0, false, Want::Exit, false, RunState::Run);
+        let st = Status::new(
+            Tai64n::default(),
+            0,
+            false,
+            Want::Exit,
+            false,
+            RunState::Run,
+        );
         assert_eq!(st.encode()[17], b'd');
-        assert_eq!(stat_text(RunState::Run, false, false, Want::Exit), "run, want exit\n");
-        assert_eq!(stat_text(RunState::Down, false, false, Want::Exit), "down\n");
+        assert_eq!(
+            stat_text(RunState::Run, false, false, Want::Exit),
+            "run, want exit\n"
+        );
+        assert_eq!(
+            stat_text(RunState::Down, false, false, Want::Exit),
+            "down\n"
+        );
     }
 
     #[test]

@@ -216,7 +216,11 @@ mod tests {
     fn control_bytes_arrive_in_order() {
         let t = tempfile::tempdir().unwrap();
         std::fs::create_dir(t.path().join("supervise")).unwrap();
-        mkfifo(t.path().join(MAIN_FILES.control), Mode::from_raw_mode(0o600)).unwrap();
+        mkfifo(
+            t.path().join(MAIN_FILES.control),
+            Mode::from_raw_mode(0o600),
+        )
+        .unwrap();
         assert_eq!(
             send_control(t.path(), b"x"),
             Err(ControlError::Open(Errno::NXIO))
@@ -263,7 +267,10 @@ mod tests {
         drop(a);
         try_lock(&b).unwrap();
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     #[test]

@@ -180,9 +180,6 @@ mod tests {
         let b = Tai64n::from_unix(10, 6);
         assert!(a < b);
         assert_eq!(Tai64n::from_bytes(&a.to_bytes()), a);
-        assert_eq!(
-            a.to_system_time(),
-            UNIX_EPOCH + Duration::new(10, 5)
-        );
+        assert_eq!(a.to_system_time(), UNIX_EPOCH + Duration::new(10, 5));
     }
 }

@@ -17,7 +17,10 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new() -> Result<Ctx, String> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
         let out = Command::new(root.join("../shared/tools/reference-suite"))
             .output()
             .map_err(|e| format!("reference-suite: {e}"))?;
@@ -43,7 +46,10 @@ impl Ctx {
 
     /// Prints machine and date, so figures can be quoted with them.
     pub fn header(&self) {
-        let date = Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output();
+        let date = Command::new("date")
+            .arg("-u")
+            .arg("+%Y-%m-%d %H:%M UTC")
+            .output();
         let date = date.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
@@ -53,11 +59,16 @@ impl Ctx {
                     .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
             })
             .unwrap_or_default();
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         println!("# runit-rs benchmarks");
         println!("date: {}", date.unwrap_or_default());
         println!("machine: {cores} cores, {cpu}");
-        println!("reference: runit 2.1.2 / daemontools 0.76 from {}", self.reference.display());
+        println!(
+            "reference: runit 2.1.2 / daemontools 0.76 from {}",
+            self.reference.display()
+        );
     }
 }
 
@@ -133,7 +144,11 @@ fn rustix_hz() -> u64 {
 /// Prints one comparison row: metric, reference, ours, ratio
 /// (reference / ours for "lower is better" metrics).
 pub fn row(metric: &str, theirs: f64, ours: f64, unit: &str) {
-    let ratio = if ours > 0.0 { theirs / ours } else { f64::INFINITY };
+    let ratio = if ours > 0.0 {
+        theirs / ours
+    } else {
+        f64::INFINITY
+    };
     println!(
         "{metric:<48} reference {theirs:>10.3} {unit:<6} ours {ours:>10.3} {unit:<6} ratio {ratio:>6.2}x"
     );

@@ -1,0 +1,33 @@
+//! runsv: supervise one service directory (and its `log/` service).
+//!
+//! The work splits into: [`setup`] (the supervise/ directories, locks and
+//! FIFOs), [`plan`] (what a control byte means: a pure function, unit
+//! tested), [`service`] (one supervised process and its status files) and
+//! [`supervisor`] (the single poll loop that ties them together).
+
+mod msg;
+mod plan;
+mod service;
+mod setup;
+mod spawn;
+mod supervisor;
+
+use std::ffi::OsString;
+
+/// Runs runsv with its command line; returns the exit code.
+pub fn run(args: &[OsString]) -> i32 {
+    let prog = args
+        .first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "runsv".into());
+    if args.len() != 2 {
+        eprint!("usage: {prog} dir\n\n");
+        return 1;
+    }
+    let dir = args[1].to_string_lossy().into_owned();
+    let msg = msg::Messages::new(&dir);
+    match supervisor::Supervisor::start(&args[1], msg) {
+        Ok(mut s) => s.run(),
+        Err(code) => code,
+    }
+}

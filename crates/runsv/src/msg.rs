@@ -1,0 +1,42 @@
+//! runsv's diagnostics, in runit's words: `runsv DIR: warning: WHAT: ERR`.
+
+use rustix::io::Errno;
+use supervise_proto::errno_str;
+
+/// Exit code of a fatal error.
+pub const FATAL: i32 = 111;
+
+#[derive(Clone)]
+pub struct Messages {
+    dir: String,
+}
+
+impl Messages {
+    pub fn new(dir: &str) -> Messages {
+        Messages {
+            dir: dir.to_string(),
+        }
+    }
+
+    /// `runsv DIR: warning: WHAT: ERR`
+    pub fn warn(&self, what: &str, e: Errno) {
+        eprintln!("runsv {}: warning: {}: {}", self.dir, what, errno_str(e));
+    }
+
+    /// `runsv DIR: warning: WHAT`
+    pub fn warnx(&self, what: &str) {
+        eprintln!("runsv {}: warning: {}", self.dir, what);
+    }
+
+    /// Prints `runsv DIR: fatal: WHAT: ERR` and returns the exit code.
+    pub fn fatal(&self, what: &str, e: Errno) -> i32 {
+        eprintln!("runsv {}: fatal: {}: {}", self.dir, what, errno_str(e));
+        FATAL
+    }
+
+    /// Prints `runsv DIR: fatal: WHAT` and returns the exit code.
+    pub fn fatalx(&self, what: &str) -> i32 {
+        eprintln!("runsv {}: fatal: {}", self.dir, what);
+        FATAL
+    }
+}

@@ -1,0 +1,99 @@
+//! Preparing a service directory for supervision: `supervise/` (following
+//! a dangling symlink one level, as distributions rely on), the lock, and
+//! the control and ok FIFOs, with runit's modes and messages.
+
+use std::os::fd::OwnedFd;
+
+use rustix::fs::{mkdir, mkfifoat, open, readlink, stat, FileType, Mode, OFlags, CWD};
+use rustix::io::Errno;
+use supervise_proto::svdir::{lock_wait, open_lock, try_lock, SuperviseFiles};
+
+use crate::msg::Messages;
+use crate::service::Service;
+
+/// Creates `supervise/` (or `log/supervise/`). When it is a symlink that
+/// points nowhere, the target directory is created instead. `base` is ""
+/// for the service and "log/" for its log, where a relative link target is
+/// resolved.
+pub fn make_supervise_dir(files: &SuperviseFiles, base: &str, msg: &Messages) -> Result<(), i32> {
+    let name = files.dir;
+    if mkdir(name, Mode::from_raw_mode(0o700)).is_ok() {
+        return Ok(());
+    }
+    match readlink(name, Vec::new()) {
+        Ok(target) => {
+            let target = target.to_bytes();
+            if target.len() >= 256 {
+                return Err(msg.fatalx(&format!("unable to readlink ./{name}: name too long")));
+            }
+            let t = String::from_utf8_lossy(target).into_owned();
+            // A relative target is relative to the directory holding the link.
+            let path = if t.starts_with('/') {
+                t
+            } else {
+                format!("{base}{t}")
+            };
+            let _ = mkdir(path.as_str(), Mode::from_raw_mode(0o700));
+            Ok(())
+        }
+        Err(Errno::NOENT) | Err(Errno::INVAL) => Ok(()),
+        Err(e) => Err(msg.fatal(&format!("unable to readlink ./{name}"), e)),
+    }
+}
+
+/// Opens and locks `supervise/lock`. The service's lock is tried once (a
+/// second runsv fails at once); the log's is waited for, as runit does.
+pub fn lock(files: &SuperviseFiles, wait: bool, msg: &Messages) -> Result<OwnedFd, i32> {
+    let fd = open_lock(files.lock.as_ref())
+        .map_err(|e| msg.fatal(&format!("unable to open {}", files.lock), e))?;
+    let r = if wait {
+        loop {
+            match lock_wait(&fd) {
+                Err(Errno::INTR) => continue,
+                other => break other,
+            }
+        }
+    } else {
+        try_lock(&fd)
+    };
+    r.map_err(|e| msg.fatal(&format!("unable to lock {}", files.lock), e))?;
+    Ok(fd)
+}
+
+/// Makes a FIFO (mode 0600) unless it exists; refuses a non-FIFO.
+fn make_fifo(path: &str, msg: &Messages) -> Result<(), i32> {
+    match mkfifoat(CWD, path, Mode::from_raw_mode(0o600)) {
+        Ok(()) => Ok(()),
+        Err(Errno::EXIST) => match stat(path) {
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Fifo => Ok(()),
+            Ok(_) => Err(msg.fatalx(&format!("{path} exists but is not a fifo"))),
+            Err(e) => Err(msg.fatal(&format!("unable to stat {path}"), e)),
+        },
+        Err(e) => Err(msg.fatal(&format!("unable to create {path}"), e)),
+    }
+}
+
+fn open_fifo(path: &str, flags: OFlags, msg: &Messages) -> Result<OwnedFd, i32> {
+    open(
+        path,
+        flags | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| msg.fatal(&format!("unable to open {path}"), e))
+}
+
+/// The control FIFO, opened for reading and (so it never reports
+/// end-of-file) for writing.
+pub fn control_fifo(svc: &mut Service, msg: &Messages) -> Result<(), i32> {
+    make_fifo(svc.files.control, msg)?;
+    svc.control_fd = Some(open_fifo(svc.files.control, OFlags::RDONLY, msg)?);
+    svc.control_write_fd = Some(open_fifo(svc.files.control, OFlags::WRONLY, msg)?);
+    Ok(())
+}
+
+/// The ok FIFO, held open for reading so clients can tell runsv is here.
+pub fn ok_fifo(svc: &mut Service, msg: &Messages) -> Result<(), i32> {
+    make_fifo(svc.files.ok, msg)?;
+    svc.ok_fd = Some(open_fifo(svc.files.ok, OFlags::RDONLY, msg)?);
+    Ok(())
+}

@@ -1,0 +1,466 @@
+//! The supervisor: one poll loop over the control FIFOs and a self-pipe
+//! that signals write to. It starts the service and its log, reaps them,
+//! acts on control bytes and exits when told to. It never sleeps: runit's
+//! one-second restart pause is a poll deadline here, and control scripts
+//! run while the loop goes on serving signals.
+
+use std::ffi::OsStr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::fs::{open, stat, FileType, Mode, OFlags};
+use rustix::io::Errno;
+use rustix::pipe::{pipe_with, PipeFlags};
+use rustix::process::{kill_process, waitpid, Pid, Signal, WaitOptions};
+use supervise_proto::svdir::{control_script, DOWN, FINISH, LOG, LOG_FILES, MAIN_FILES};
+use supervise_proto::{RunState, Want};
+
+use crate::msg::Messages;
+use crate::plan::{plan, Action, Step, View};
+use crate::service::Service;
+use crate::setup;
+use crate::spawn::{spawn, SpawnError, Wiring};
+
+static GOT_TERM: AtomicBool = AtomicBool::new(false);
+
+/// How long to wait before retrying after fork failed (runit: 5 s).
+const FORK_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Which of the two services.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Which {
+    Main,
+    Log,
+}
+
+pub struct Supervisor {
+    msg: Messages,
+    main: Service,
+    log: Option<Service>,
+    /// The pipe from the service's stdout to the log's stdin. runsv holds
+    /// both ends for its whole life, so no line is lost while either side
+    /// restarts.
+    log_pipe: Option<(OwnedFd, OwnedFd)>,
+    signals: OwnedFd,
+}
+
+impl Supervisor {
+    /// Prepares the directory (chdir, supervise/, locks, FIFOs); on failure
+    /// returns runit's exit code after printing its message.
+    pub fn start(dir: &OsStr, msg: Messages) -> Result<Supervisor, i32> {
+        let signals = install_signals().map_err(|e| msg.fatal("unable to create selfpipe", e))?;
+        rustix::process::chdir(dir).map_err(|e| msg.fatal("unable to change to directory", e))?;
+
+        let want = if stat(DOWN).is_ok() {
+            Want::Down
+        } else {
+            Want::Up
+        };
+        let mut main = Service::new(false, &MAIN_FILES, want);
+
+        let mut log = None;
+        let mut log_pipe = None;
+        match stat(LOG) {
+            Err(Errno::NOENT) => {}
+            Err(e) => msg.warn("unable to stat() ./log", e),
+            Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::Directory => {
+                msg.warnx("./log: not a directory.")
+            }
+            Ok(_) => {
+                let want = if stat("log/down").is_ok() {
+                    Want::Down
+                } else {
+                    Want::Up
+                };
+                log = Some(Service::new(true, &LOG_FILES, want));
+                let (r, w) = pipe_with(PipeFlags::CLOEXEC)
+                    .map_err(|e| msg.fatal("unable to create log pipe", e))?;
+                log_pipe = Some((r, w));
+            }
+        }
+
+        setup::make_supervise_dir(&MAIN_FILES, "", &msg)?;
+        main.lock_fd = Some(setup::lock(&MAIN_FILES, false, &msg)?);
+        if let Some(l) = log.as_mut() {
+            setup::make_supervise_dir(&LOG_FILES, "log/", &msg)?;
+            l.lock_fd = Some(setup::lock(&LOG_FILES, true, &msg)?);
+        }
+        setup::control_fifo(&mut main, &msg)?;
+        main.write_status(&msg);
+        if let Some(l) = log.as_mut() {
+            setup::control_fifo(l, &msg)?;
+            l.write_status(&msg);
+        }
+        setup::ok_fifo(&mut main, &msg)?;
+        if let Some(l) = log.as_mut() {
+            setup::ok_fifo(l, &msg)?;
+        }
+        Ok(Supervisor {
+            msg,
+            main,
+            log,
+            log_pipe,
+            signals,
+        })
+    }
+
+    fn svc(&mut self, w: Which) -> &mut Service {
+        match w {
+            Which::Main => &mut self.main,
+            Which::Log => self.log.as_mut().expect("log service"),
+        }
+    }
+
+    fn services(&self) -> Vec<Which> {
+        if self.log.is_some() {
+            vec![Which::Log, Which::Main]
+        } else {
+            vec![Which::Main]
+        }
+    }
+
+    /// The main loop; returns the exit code (0 once told to exit).
+    pub fn run(&mut self) -> i32 {
+        loop {
+            let now = Instant::now();
+            let mut deadline: Option<Instant> = None;
+            for w in self.services() {
+                match self.svc(w).wants_start(now) {
+                    Ok(true) => self.start_service(w),
+                    Ok(false) => {}
+                    Err(t) => deadline = Some(deadline.map_or(t, |d| d.min(t))),
+                }
+            }
+            if let Some(code) = self.exit_check() {
+                return code;
+            }
+            self.wait_for_events(deadline);
+            self.reap();
+            self.read_controls();
+            if GOT_TERM.swap(false, Ordering::SeqCst) {
+                // SIGTERM means the same as `x`.
+                self.main.input.push_back(b'x');
+            }
+            for w in self.services() {
+                self.work(w);
+            }
+            if let Some(code) = self.exit_check() {
+                return code;
+            }
+        }
+    }
+
+    fn wait_for_events(&mut self, deadline: Option<Instant>) {
+        let timeout = deadline.map(|d| {
+            let left = d.saturating_duration_since(Instant::now());
+            Timespec {
+                tv_sec: left.as_secs() as i64,
+                tv_nsec: left.subsec_nanos() as i64 + 1_000_000,
+            }
+        });
+        let mut fds = Vec::with_capacity(3);
+        fds.push(PollFd::new(&self.signals, PollFlags::IN));
+        if let Some(fd) = self.main.control_fd.as_ref() {
+            fds.push(PollFd::new(fd, PollFlags::IN));
+        }
+        if let Some(fd) = self.log.as_ref().and_then(|l| l.control_fd.as_ref()) {
+            fds.push(PollFd::new(fd, PollFlags::IN));
+        }
+        let _ = poll(&mut fds, timeout.as_ref());
+        drop(fds);
+        let mut buf = [0u8; 64];
+        while matches!(rustix::io::read(&self.signals, &mut buf), Ok(n) if n > 0) {}
+    }
+
+    /// Collects every exited child: the service, the log, control scripts.
+    fn reap(&mut self) {
+        loop {
+            let (pid, wstat) = match waitpid(None, WaitOptions::NOHANG) {
+                Ok(Some((pid, st))) => (pid.as_raw_nonzero().get() as u32, st.as_raw()),
+                Ok(None) | Err(Errno::CHILD) => return,
+                Err(Errno::INTR) => continue,
+                Err(_) => return,
+            };
+            for w in self.services() {
+                let s = self.svc(w);
+                if s.pid == pid {
+                    self.child_exited(w, wstat);
+                } else if matches!(s.busy, Some((p, _)) if p == pid) {
+                    let (_, action) = s.busy.take().unwrap_or((0, Action::Nothing));
+                    let handled = exit_code(wstat) == Some(0);
+                    self.finish_step(w, action, handled);
+                }
+            }
+        }
+    }
+
+    fn child_exited(&mut self, w: Which, wstat: i32) {
+        let has_finish = w == Which::Main
+            && open(FINISH, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).is_ok();
+        let msg = self.msg.clone();
+        let s = self.svc(w);
+        s.exited(wstat, has_finish);
+        s.write_status(&msg);
+    }
+
+    /// Reads what is waiting on the control FIFOs; unknown bytes are
+    /// dropped here, so garbage costs nothing later.
+    fn read_controls(&mut self) {
+        for w in self.services() {
+            let s = self.svc(w);
+            let Some(fd) = s.control_fd.as_ref() else {
+                continue;
+            };
+            let mut buf = [0u8; 256];
+            // Bound what one writer can queue; the rest waits in the FIFO.
+            while s.input.len() < 4096 {
+                match rustix::io::read(fd, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => s.input.extend(
+                        buf[..n]
+                            .iter()
+                            .copied()
+                            .filter(|b| supervise_proto::Control::from_byte(*b).is_some()),
+                    ),
+                }
+            }
+        }
+    }
+
+    /// Acts on queued control bytes and steps until a script must be
+    /// waited for or nothing is left.
+    fn work(&mut self, w: Which) {
+        loop {
+            if self.svc(w).busy.is_some() {
+                return;
+            }
+            if let Some(step) = self.svc(w).steps.pop_front() {
+                self.begin_step(w, step);
+                continue;
+            }
+            if self.svc(w).starting {
+                // control/u has answered; now start ./run itself.
+                self.svc(w).starting = false;
+                self.spawn_run(w);
+                continue;
+            }
+            let Some(byte) = self.svc(w).input.pop_front() else {
+                return;
+            };
+            let s = self.svc(w);
+            let view = View {
+                running: s.pid != 0,
+                state: s.state,
+                want: s.want,
+                is_log: s.is_log,
+            };
+            let p = plan(byte, view);
+            let msg = self.msg.clone();
+            let s = self.svc(w);
+            if let Some(want) = p.want {
+                s.want = want;
+                s.once = p.once;
+                s.write_status(&msg);
+            }
+            s.steps.extend(p.steps);
+        }
+    }
+
+    /// Starts a step: runs its control script if there is one (the action
+    /// waits for it), else does the action at once.
+    fn begin_step(&mut self, w: Which, step: Step) {
+        if let Some(c) = step.script {
+            if let Some(pid) = self.run_control_script(c) {
+                self.svc(w).busy = Some((pid, step.action));
+                return;
+            }
+        }
+        self.finish_step(w, step.action, false);
+    }
+
+    /// Does a step's action once its script (if any) has answered.
+    fn finish_step(&mut self, w: Which, action: Action, handled: bool) {
+        let msg = self.msg.clone();
+        let s = self.svc(w);
+        let signal = |s: &Service, sig: Signal| {
+            if !handled && s.pid != 0 {
+                send(s.pid, sig);
+            }
+        };
+        match action {
+            Action::Nothing => {}
+            Action::Signal(sig) => signal(s, sig),
+            Action::Term => {
+                if !handled && s.pid != 0 {
+                    send(s.pid, Signal::TERM);
+                    s.got_term = true;
+                    s.write_status(&msg);
+                }
+            }
+            Action::Pause => {
+                signal(s, Signal::STOP);
+                s.paused = true;
+                s.write_status(&msg);
+            }
+            Action::Cont => {
+                signal(s, Signal::CONT);
+                s.paused = false;
+                s.write_status(&msg);
+            }
+        }
+    }
+
+    /// Runs `control/C` if it exists and is executable by its owner;
+    /// returns its pid.
+    fn run_control_script(&mut self, c: u8) -> Option<u32> {
+        let path = control_script(c);
+        let name = path.to_string_lossy().into_owned();
+        match stat(&path) {
+            Ok(st) if st.st_mode & 0o100 != 0 => {}
+            Ok(_) | Err(Errno::NOENT) => return None,
+            Err(e) => {
+                self.msg.warn(&format!("unable to stat {name}"), e);
+                return None;
+            }
+        }
+        let wiring = match self.log_pipe.as_ref() {
+            Some((_, wr)) => Wiring::ToLog(wr),
+            None => Wiring::Inherit,
+        };
+        match spawn(&name, &[], wiring) {
+            Ok(pid) => Some(pid),
+            Err(SpawnError::Fork(e)) => {
+                self.msg.warn(&format!("unable to fork for {name}"), e);
+                None
+            }
+            Err(SpawnError::Exec(e)) => {
+                // runit's child reports this and exits 111: not handled.
+                self.msg.fatal(&format!("unable to run {name}"), e);
+                None
+            }
+        }
+    }
+
+    /// Starts ./finish at once, or ./run after control/u has had its say.
+    fn start_service(&mut self, w: Which) {
+        if self.svc(w).state == RunState::Finish {
+            self.spawn_run(w);
+            return;
+        }
+        if w == Which::Main {
+            if let Some(pid) = self.run_control_script(b'u') {
+                let s = self.svc(w);
+                s.busy = Some((pid, Action::Nothing));
+                s.starting = true;
+                return;
+            }
+        }
+        self.spawn_run(w);
+    }
+
+    fn spawn_run(&mut self, w: Which) {
+        let finishing = self.svc(w).state == RunState::Finish;
+        let (prog, args) = if finishing {
+            let st = self.svc(w).exit_status;
+            let code = match exit_code(st) {
+                Some(c) => c.to_string(),
+                None => "-1".to_string(),
+            };
+            ("./finish", vec![code, (st & 0xff).to_string()])
+        } else {
+            ("./run", Vec::new())
+        };
+        let wiring = match (&self.log_pipe, w) {
+            (Some((_, wr)), Which::Main) => Wiring::ToLog(wr),
+            (Some((rd, _)), Which::Log) => Wiring::FromLog(rd),
+            (None, _) => Wiring::Inherit,
+        };
+        let msg = self.msg.clone();
+        match spawn(prog, &args, wiring) {
+            Ok(pid) => {
+                let s = self.svc(w);
+                s.started(pid);
+                s.write_status(&msg);
+            }
+            Err(SpawnError::Fork(e)) => {
+                msg.warn("unable to fork, sleeping", e);
+                let s = self.svc(w);
+                s.hold_until = Some(Instant::now() + FORK_RETRY);
+                if finishing {
+                    // Give up on ./finish rather than spin; the service goes down.
+                    s.exited(0, false);
+                    s.write_status(&msg);
+                }
+            }
+            Err(SpawnError::Exec(e)) => {
+                // runit's child prints this and exits 111; do the same
+                // bookkeeping as for such a child.
+                let what = if w == Which::Log {
+                    format!("unable to start log/{prog}")
+                } else {
+                    format!("unable to start {prog}")
+                };
+                msg.fatal(&what, e);
+                let s = self.svc(w);
+                s.started(0);
+                s.write_status(&msg);
+                self.child_exited(w, 111 << 8);
+            }
+        }
+    }
+
+    /// runit's exit rule: once the service is down and wanted to exit, the
+    /// log is told to finish (its pipe closed) and runsv exits when it has.
+    fn exit_check(&mut self) -> Option<i32> {
+        let m = &self.main;
+        if m.want != Want::Exit || m.state != RunState::Down || m.pid != 0 || !m.idle() {
+            return None;
+        }
+        let msg = self.msg.clone();
+        match self.log.as_mut() {
+            None => Some(0),
+            Some(l) if l.pid == 0 && l.idle() => Some(0),
+            Some(l) => {
+                if l.want != Want::Exit {
+                    l.want = Want::Exit;
+                    l.write_status(&msg);
+                    // The logger sees end-of-file once the service's copies
+                    // of the write end are gone too.
+                    self.log_pipe = None;
+                }
+                None
+            }
+        }
+    }
+}
+
+fn send(pid: u32, sig: Signal) {
+    if let Some(p) = Pid::from_raw(pid as i32) {
+        let _ = kill_process(p, sig);
+    }
+}
+
+/// The exit code of a wait status, or None when killed by a signal.
+fn exit_code(wstat: i32) -> Option<i32> {
+    if wstat & 0x7f == 0 {
+        Some((wstat >> 8) & 0xff)
+    } else {
+        None
+    }
+}
+
+/// A non-blocking self-pipe that SIGCHLD and SIGTERM write to; SIGTERM also
+/// sets a flag.
+fn install_signals() -> Result<OwnedFd, Errno> {
+    let (r, w) = pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
+    let w2 = w.as_fd().try_clone_to_owned().map_err(|_| Errno::MFILE)?;
+    let reg = |sig: i32, fd: OwnedFd| {
+        signal_hook::low_level::pipe::register(sig, fd).map_err(|_| Errno::INVAL)
+    };
+    reg(Signal::CHILD.as_raw(), w)?;
+    reg(Signal::TERM.as_raw(), w2)?;
+    signal_hook::flag::register(Signal::TERM.as_raw(), &GOT_TERM).map_err(|_| Errno::INVAL)?;
+    Ok(r)
+}
