@@ -1,1 +1,4 @@
-fn main() {}
+fn main() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    std::process::exit(sv::run(&args));
+}

@@ -1,0 +1,230 @@
+//! sv's command line: options, the command word, and what it means.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+
+use supervise_proto::getopt::GetOpt;
+
+/// What to do to each service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Command {
+    /// Control bytes to write (`C` for `check`, which writes nothing;
+    /// `s` for status).
+    pub acts: String,
+    /// Print status instead of writing control bytes.
+    pub status: bool,
+    /// Write nothing, only wait (`check`).
+    pub check_only: bool,
+    /// Wait for the wanted state.
+    pub wait: bool,
+    /// On timeout, send `k` (the force-* commands).
+    pub kill: bool,
+}
+
+/// A parsed command line.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Basename of argv[0]; anything but "sv" means LSB init-script mode.
+    pub prog: String,
+    pub lsb: bool,
+    pub verbose: bool,
+    /// Seconds to wait (-w, $SVWAIT, default 7).
+    pub timeout: u64,
+    pub command: Command,
+    pub services: Vec<OsString>,
+}
+
+/// Why the command line was refused.
+pub enum Refused {
+    /// Print usage (and, for -V, the version first).
+    Usage { version: bool },
+}
+
+pub const VERSION: &str = concat!("runit-rs sv ", env!("CARGO_PKG_VERSION"));
+
+impl Config {
+    pub fn usage_text(prog: &str, lsb: bool) -> String {
+        if lsb {
+            format!("usage: {prog} [-w sec] command\n\n")
+        } else {
+            format!("usage: {prog} [-v] [-w sec] command service ...\n\n")
+        }
+    }
+}
+
+/// runit reads numbers with a leading-digits scan: "3x" is 3, "x" is 0.
+fn scan_ulong(s: &[u8]) -> u64 {
+    s.iter()
+        .take_while(|b| b.is_ascii_digit())
+        .fold(0u64, |n, b| {
+            n.saturating_mul(10).saturating_add((b - b'0') as u64)
+        })
+}
+
+pub fn parse(
+    args: &[OsString],
+    svwait: Option<OsString>,
+) -> Result<Config, (String, bool, Refused)> {
+    let argv0 = args
+        .first()
+        .map(|a| a.as_bytes().to_vec())
+        .unwrap_or_else(|| b"sv".to_vec());
+    let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or(b"sv");
+    let prog = String::from_utf8_lossy(base).into_owned();
+    let lsb = prog != "sv";
+    let refuse = |r: Refused| (prog.clone(), lsb, r);
+
+    let mut timeout = svwait.map(|v| scan_ulong(v.as_bytes())).unwrap_or(7);
+    let mut verbose = false;
+    let rest_args = &args[1.min(args.len())..];
+    let mut opts = GetOpt::new(rest_args, "w:vV");
+    for o in opts.by_ref() {
+        match o {
+            Ok((b'w', Some(v))) => {
+                timeout = scan_ulong(v.as_bytes());
+                verbose = true;
+            }
+            Ok((b'v', _)) => verbose = true,
+            Ok((b'V', _)) => return Err(refuse(Refused::Usage { version: true })),
+            Ok(_) => return Err(refuse(Refused::Usage { version: false })),
+            Err(e) => {
+                eprintln!("{}", e.message(&prog));
+                return Err(refuse(Refused::Usage { version: false }));
+            }
+        }
+    }
+    let rest = opts.rest();
+    let Some(action) = rest.first() else {
+        return Err(refuse(Refused::Usage { version: false }));
+    };
+    let services: Vec<OsString> = if lsb {
+        vec![OsString::from(prog.clone())]
+    } else {
+        rest[1..].to_vec()
+    };
+    if services.is_empty() {
+        return Err(refuse(Refused::Usage { version: false }));
+    }
+    let command = match command(action.as_bytes(), lsb, verbose) {
+        Some(c) => c,
+        None => return Err(refuse(Refused::Usage { version: false })),
+    };
+    Ok(Config {
+        prog,
+        lsb,
+        verbose,
+        timeout,
+        command,
+        services,
+    })
+}
+
+/// Maps a command word to what it does, as runit 2.1.2 does: single
+/// letters (and any word starting with one) by their first letter, the LSB
+/// words by their full spelling.
+pub fn command(word: &[u8], lsb: bool, verbose: bool) -> Option<Command> {
+    let c = |acts: &str, wait: bool, kill: bool| Command {
+        acts: acts.to_string(),
+        status: false,
+        check_only: false,
+        wait,
+        kill,
+    };
+    let first = *word.first()?;
+    Some(match first {
+        b'x' | b'e' => c("x", verbose, false),
+        b'X' | b'E' => c("x", true, true),
+        b'D' => c("d", true, true),
+        b'T' => c("tc", true, true),
+        b'c' if word == b"check" => Command {
+            acts: "C".into(),
+            status: false,
+            check_only: true,
+            wait: true,
+            kill: false,
+        },
+        b't' if word == b"try-restart" => c("tc", true, false),
+        b'u' | b'd' | b'o' | b't' | b'p' | b'c' | b'h' | b'a' | b'i' | b'k' | b'q' | b'1'
+        | b'2' => c(&(first as char).to_string(), verbose, false),
+        b's' => match word {
+            b"shutdown" => c("x", true, false),
+            b"start" => c("u", true, false),
+            b"stop" => c("d", true, false),
+            _ if lsb && word != b"status" => return None,
+            _ => Command {
+                acts: "s".into(),
+                status: true,
+                check_only: false,
+                wait: false,
+                kill: false,
+            },
+        },
+        b'r' => match word {
+            b"restart" => c("tcu", true, false),
+            b"reload" => c("h", true, false),
+            _ => return None,
+        },
+        b'f' => match word {
+            b"force-reload" => c("tc", true, true),
+            b"force-restart" => c("tcu", true, true),
+            b"force-shutdown" => c("x", true, true),
+            b"force-stop" => c("d", true, true),
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(w: &str) -> Option<(String, bool, bool)> {
+        command(w.as_bytes(), false, false).map(|c| (c.acts, c.wait, c.kill))
+    }
+
+    #[test]
+    fn words_and_letters() {
+        assert_eq!(cmd("up"), Some(("u".into(), false, false)));
+        assert_eq!(cmd("uxyz"), Some(("u".into(), false, false)));
+        assert_eq!(cmd("start"), Some(("u".into(), true, false)));
+        assert_eq!(cmd("stop"), Some(("d".into(), true, false)));
+        assert_eq!(cmd("restart"), Some(("tcu".into(), true, false)));
+        assert_eq!(cmd("reload"), Some(("h".into(), true, false)));
+        assert_eq!(cmd("rx"), None);
+        assert_eq!(cmd("shutdown"), Some(("x".into(), true, false)));
+        assert_eq!(cmd("try-restart"), Some(("tc".into(), true, false)));
+        assert_eq!(cmd("term"), Some(("t".into(), false, false)));
+        assert_eq!(cmd("force-stop"), Some(("d".into(), true, true)));
+        assert_eq!(cmd("force-reload"), Some(("tc".into(), true, true)));
+        assert_eq!(cmd("force-restart"), Some(("tcu".into(), true, true)));
+        assert_eq!(cmd("force-shutdown"), Some(("x".into(), true, true)));
+        assert_eq!(cmd("fx"), None);
+        assert_eq!(cmd("exit"), Some(("x".into(), false, false)));
+        assert_eq!(cmd("X"), Some(("x".into(), true, true)));
+        assert_eq!(cmd("D"), Some(("d".into(), true, true)));
+        assert_eq!(cmd("T"), Some(("tc".into(), true, true)));
+        assert_eq!(cmd("check"), Some(("C".into(), true, false)));
+        assert_eq!(cmd("cont"), Some(("c".into(), false, false)));
+        assert_eq!(cmd("1"), Some(("1".into(), false, false)));
+        assert_eq!(cmd("z"), None);
+        assert_eq!(cmd(""), None);
+        assert!(command(b"status", false, false).unwrap().status);
+        assert!(command(b"sxyz", false, false).unwrap().status);
+        assert!(command(b"sxyz", true, false).is_none());
+        assert!(command(b"status", true, false).unwrap().status);
+    }
+
+    #[test]
+    fn verbose_makes_letters_wait() {
+        assert!(command(b"u", false, true).unwrap().wait);
+        assert!(command(b"x", false, true).unwrap().wait);
+    }
+
+    #[test]
+    fn scans_numbers_like_runit() {
+        assert_eq!(scan_ulong(b"12"), 12);
+        assert_eq!(scan_ulong(b"3x"), 3);
+        assert_eq!(scan_ulong(b"x"), 0);
+    }
+}

@@ -1,0 +1,437 @@
+//! sv: control and inspect services supervised by runsv.
+//!
+//! [`cli`] turns the command line into a [`cli::Config`]; [`report`] words
+//! status lines and failures exactly as runit 2.1.2 does; this module walks
+//! the services, writes control bytes and waits for the wanted state.
+
+pub mod cli;
+mod report;
+
+use std::ffi::OsString;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rustix::fs::{open, Mode, OFlags};
+use rustix::io::Errno;
+use rustix::process::{chdir, fchdir};
+use supervise_proto::svdir::{self, ControlError, StatusReadError, CHECK, LOG};
+use supervise_proto::{Status, DEFAULT_SVDIR};
+
+use cli::{Config, Refused};
+use report::Report;
+
+/// Runs sv with its command line; returns the exit code.
+pub fn run(args: &[OsString]) -> i32 {
+    let cfg = match cli::parse(args, std::env::var_os("SVWAIT")) {
+        Ok(c) => c,
+        Err((prog, lsb, Refused::Usage { version })) => {
+            if version {
+                eprintln!("{}", cli::VERSION);
+            }
+            eprint!("{}", Config::usage_text(&prog, lsb));
+            return if lsb { 2 } else { 100 };
+        }
+    };
+    let svdir = std::env::var_os("SVDIR").unwrap_or_else(|| DEFAULT_SVDIR.into());
+    let mut sv = Sv::new(cfg, svdir);
+    sv.main()
+}
+
+/// One service's outcome so far.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    /// Still to be waited for.
+    Waiting,
+    /// Done (reached, failed, or nothing to wait for).
+    Done,
+}
+
+struct Sv {
+    cfg: Config,
+    svdir: OsString,
+    report: Report,
+    /// The directory sv was started in, to come back to after each service.
+    home: Option<OwnedFd>,
+    /// When sv started (whole seconds matter for the restart checks).
+    start_secs: u64,
+    /// "Now" for status ages; refreshed on every wait round.
+    now_secs: u64,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Sv {
+    fn new(cfg: Config, svdir: OsString) -> Sv {
+        let now = unix_now();
+        let report = Report::new();
+        Sv {
+            cfg,
+            svdir,
+            report,
+            home: None,
+            start_secs: now,
+            now_secs: now,
+        }
+    }
+
+    fn fatal(&mut self, what: &str, e: Errno) -> i32 {
+        self.report.flush();
+        eprintln!(
+            "{}: fatal: {}: {}",
+            self.cfg.prog,
+            what,
+            supervise_proto::errno_str(e)
+        );
+        if self.cfg.lsb {
+            151
+        } else {
+            100
+        }
+    }
+
+    fn main(&mut self) -> i32 {
+        match open(
+            ".",
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => self.home = Some(fd),
+            Err(e) => return self.fatal("unable to open current directory", e),
+        }
+        let services = self.cfg.services.clone();
+        let mut pending = vec![Pending::Done; services.len()];
+        for (i, name) in services.iter().enumerate() {
+            self.report.set_service(name);
+            if self.enter(name) {
+                pending[i] = self.act();
+            }
+            if let Err(code) = self.go_home() {
+                return code;
+            }
+        }
+        if self.cfg.command.wait {
+            if let Err(code) = self.wait(&services, &mut pending) {
+                return code;
+            }
+        }
+        self.report.flush();
+        self.report.exit_code()
+    }
+
+    /// Changes into the service directory: names without a leading `/` or
+    /// `.` (and without a trailing `/`) are looked up in $SVDIR.
+    fn enter(&mut self, name: &OsString) -> bool {
+        let b = name.as_bytes();
+        let lookup = !b.is_empty() && b[0] != b'/' && b[0] != b'.' && !b.ends_with(b"/");
+        let r = if lookup {
+            chdir(Path::new(&self.svdir)).and_then(|_| chdir(Path::new(name)))
+        } else {
+            chdir(Path::new(name))
+        };
+        match r {
+            Ok(()) => true,
+            Err(e) => {
+                self.report
+                    .fail("unable to change to service directory", Some(e));
+                false
+            }
+        }
+    }
+
+    fn go_home(&mut self) -> Result<(), i32> {
+        if let Some(fd) = self.home.as_ref() {
+            if let Err(e) = fchdir(fd) {
+                return Err(self.fatal("unable to change to original directory", e));
+            }
+        }
+        Ok(())
+    }
+
+    /// The first pass over a service: print its status, or write its
+    /// control bytes. Returns whether it is still to be waited for.
+    fn act(&mut self) -> Pending {
+        let cmd = self.cfg.command.clone();
+        if cmd.status {
+            self.status();
+            return Pending::Done;
+        }
+        if cmd.check_only {
+            return Pending::Waiting;
+        }
+        match self.control(cmd.acts.as_bytes()) {
+            Ok(()) => Pending::Waiting,
+            Err(()) => Pending::Done,
+        }
+    }
+
+    /// Is runsv there, and what does its status say? `Ok(None)` when runsv
+    /// is not running (already reported).
+    fn status_get(&mut self, exit_ok: bool) -> Result<Option<Status>, ()> {
+        match svdir::supervisor_running(Path::new(".")) {
+            Ok(true) => {}
+            Ok(false) => {
+                if exit_ok {
+                    self.report.ok_line("runsv not running");
+                } else {
+                    self.report.fail("runsv not running", None);
+                }
+                return Ok(None);
+            }
+            Err(e) => {
+                self.report.warn("unable to open supervise/ok", Some(e));
+                return Err(());
+            }
+        }
+        match svdir::read_status_bytes(Path::new(".")) {
+            Ok(b) if b.len() == supervise_proto::status::RUNIT_STATUS_LEN => {
+                match Status::decode(&b) {
+                    Ok(s) => Ok(Some(s)),
+                    Err(_) => {
+                        self.report
+                            .warn("unable to read supervise/status: bad format", None);
+                        Err(())
+                    }
+                }
+            }
+            Ok(_) => {
+                self.report
+                    .warn("unable to read supervise/status: bad format", None);
+                Err(())
+            }
+            Err(StatusReadError::Open(e)) => {
+                self.report.warn("unable to open supervise/status", Some(e));
+                Err(())
+            }
+            Err(StatusReadError::Read(e)) => {
+                self.report.warn("unable to read supervise/status", Some(e));
+                Err(())
+            }
+        }
+    }
+
+    /// `sv status`: the service, then its log if it has one.
+    fn status(&mut self) {
+        let main = match self.status_get(false) {
+            Ok(Some(st)) => st,
+            Ok(None) => {
+                self.lsb_exit_status(None);
+                return;
+            }
+            Err(()) => {
+                if self.cfg.lsb {
+                    self.report.flush();
+                    std::process::exit(4);
+                }
+                return;
+            }
+        };
+        let name = self.report.service_name();
+        let kind = self
+            .report
+            .status_line(&name, &main, self.now_secs, Path::new("down"));
+        match chdir(LOG) {
+            Err(Errno::NOENT) => {}
+            Err(e) => self.report.log_chdir_warning(e),
+            Ok(()) => {
+                self.report.separator_next();
+                self.report.set_log_suffix(true);
+                if let Ok(Some(st)) = self.status_get(false) {
+                    self.report
+                        .status_line("log", &st, self.now_secs, Path::new("down"));
+                }
+                self.report.set_log_suffix(false);
+            }
+        }
+        self.report.end_line();
+        self.lsb_exit_status(kind);
+    }
+
+    /// In LSB mode `status` exits at once: 0 running, 3 down, 1 when runsv
+    /// is not there. The service's own state decides, not its log's
+    /// (runit 2.3.0's fix).
+    fn lsb_exit_status(&mut self, running: Option<bool>) {
+        if !self.cfg.lsb {
+            return;
+        }
+        self.report.flush();
+        std::process::exit(match running {
+            Some(true) => 0,
+            Some(false) => 3,
+            None => 1,
+        });
+    }
+
+    /// Writes control bytes, unless the status shows the service already
+    /// wants what the single command asks for.
+    fn control(&mut self, acts: &[u8]) -> Result<(), ()> {
+        let exit_ok = acts.first() == Some(&b'x');
+        let st = match self.status_get(exit_ok) {
+            Ok(Some(st)) => st,
+            _ => return Err(()),
+        };
+        let first = acts[0];
+        if st.want == first && (first != b'd' || st.got_term) {
+            return Ok(());
+        }
+        match svdir::send_control(Path::new("."), acts) {
+            Ok(()) => Ok(()),
+            Err(ControlError::Open(Errno::NXIO)) => {
+                if exit_ok {
+                    self.report.ok_line("runsv not running");
+                } else {
+                    self.report.fail("runsv not running", None);
+                }
+                Err(())
+            }
+            Err(ControlError::Open(e)) => {
+                self.report
+                    .warn("unable to open supervise/control", Some(e));
+                Err(())
+            }
+            Err(ControlError::Write(e)) => {
+                self.report
+                    .warn("unable to write to supervise/control", Some(e));
+                Err(())
+            }
+        }
+    }
+
+    /// Runs ./check (stdout closed); a missing check means "available".
+    fn check_script(&mut self) -> bool {
+        match rustix::fs::stat(CHECK) {
+            Err(Errno::NOENT) => return true,
+            Err(e) => {
+                self.report.warn("unable to stat check", Some(e));
+                return false;
+            }
+            Ok(_) => {}
+        }
+        let child = std::process::Command::new("./check")
+            .stdout(std::process::Stdio::null())
+            .status();
+        match child {
+            Ok(st) => st.code() == Some(0),
+            Err(e) => {
+                self.report
+                    .warn("unable to run ./check", Some(svdir::errno_of(&e)));
+                false
+            }
+        }
+    }
+
+    /// Has the service reached what `acts` asked for? Prints the `ok:`
+    /// line when it has.
+    fn reached(&mut self, acts: &[u8]) -> Pending {
+        let st = match self.status_get(acts.first() == Some(&b'x')) {
+            Err(()) => return Pending::Done,
+            Ok(None) => return Pending::Done,
+            Ok(Some(st)) => st,
+        };
+        let stamp = st.stamp.unix_secs();
+        for &a in acts {
+            let pid = st.pid != 0;
+            let done = match a {
+                b'x' => false,
+                b'u' => pid && st.state == supervise_proto::RunState::Run && self.check_script(),
+                b'd' => !pid && st.state == supervise_proto::RunState::Down,
+                // runit 2.3.0: check waits for the wanted state.
+                b'C' => {
+                    if st.wants_up() {
+                        pid && st.state == supervise_proto::RunState::Run && self.check_script()
+                    } else {
+                        !pid && st.state == supervise_proto::RunState::Down
+                    }
+                }
+                b't' | b'k' => {
+                    (!pid && st.wants_down())
+                        || (self.start_secs <= stamp && pid && !st.got_term && self.check_script())
+                }
+                b'o' => (pid || self.start_secs <= stamp) && (!pid || st.wants_down()),
+                b'p' => !pid || st.paused,
+                b'c' => !pid || !st.paused,
+                _ => true,
+            };
+            if !done {
+                return Pending::Waiting;
+            }
+        }
+        let name = self.report.service_name();
+        self.report.ok_prefix();
+        self.report
+            .status_line(&name, &st, self.now_secs, Path::new("down"));
+        self.report.end_line();
+        Pending::Done
+    }
+
+    /// Polls every waiting service until each is done or the timeout has
+    /// passed; then reports timeouts (and sends `k` for force-* commands).
+    fn wait(&mut self, services: &[OsString], pending: &mut [Pending]) -> Result<(), i32> {
+        let acts = self.cfg.command.acts.clone().into_bytes();
+        let limit = Duration::from_secs(self.cfg.timeout);
+        let began = Instant::now();
+        // runit polls every 420 ms; polling sooner costs little and answers
+        // sooner. The interval grows so a long wait stays cheap.
+        let mut pause = Duration::from_millis(5);
+        loop {
+            self.now_secs = unix_now();
+            let mut all_done = true;
+            for (i, name) in services.iter().enumerate() {
+                if pending[i] != Pending::Waiting {
+                    continue;
+                }
+                self.report.set_service(name);
+                if self.enter(name) {
+                    pending[i] = self.reached(&acts);
+                } else {
+                    pending[i] = Pending::Done;
+                }
+                self.go_home()?;
+                if pending[i] == Pending::Waiting {
+                    all_done = false;
+                }
+            }
+            if all_done {
+                return Ok(());
+            }
+            if began.elapsed() >= limit {
+                break;
+            }
+            self.report.flush();
+            std::thread::sleep(
+                pause
+                    .min(limit.saturating_sub(began.elapsed()))
+                    .max(Duration::from_millis(1)),
+            );
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
+        for (i, name) in services.iter().enumerate() {
+            if pending[i] != Pending::Waiting {
+                continue;
+            }
+            self.report.set_service(name);
+            if !self.enter(name) {
+                self.go_home()?;
+                continue;
+            }
+            self.report.timeout_prefix(self.cfg.command.kill);
+            if let Ok(Some(st)) = self.status_get(false) {
+                let n = self.report.service_name();
+                self.report
+                    .status_line(&n, &st, self.now_secs, Path::new("down"));
+            }
+            self.report.end_line();
+            if self.cfg.command.kill {
+                let _ = self.control(b"k");
+            }
+            self.go_home()?;
+        }
+        Ok(())
+    }
+}
