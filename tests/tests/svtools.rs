@@ -452,6 +452,8 @@ fn svc_bytes_and_messages_match_daemontools() {
         &["-1", "s1"],
         &["-2", "s2"],
         &["-u", "", "s1"],
+        &["--u", "s1"],
+        &["-u", "--d", "s1"],
     ];
     for args in cases {
         let a = run(&sb, &ours, args, d);
@@ -739,6 +741,15 @@ fn drives_reference_runsv() {
     drive_supervisor(&r.runit("runsv"), false);
 }
 
+#[test]
+fn drives_our_runsv() {
+    // daemontools' svok and svstat are compared along the way.
+    if reference().is_none() {
+        return;
+    }
+    drive_supervisor(&bin("runsv"), false);
+}
+
 /// The stop half of the svscan.rc script quoted in the seed notes
 /// (loggers told to exit once their service is gone, then services downed
 /// and their supervisors told to exit), verbatim but for its PATH.
@@ -806,6 +817,19 @@ fn svscan_rc_stop_loses_no_log_line() {
         wait_until("some lines logged", WAIT, || {
             read(dir.join("log/main/current")).lines().count() > 50
         });
+    }
+    // The supervisors are the runsv we meant to test.
+    let supervisors = wait_for("five runsv", WAIT, || {
+        let exes: Vec<PathBuf> = sb
+            .live_processes()
+            .into_iter()
+            .filter(|p| read(format!("/proc/{p}/cmdline")).starts_with("runsv\0"))
+            .filter_map(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok())
+            .collect();
+        (exes.len() == 5).then_some(exes)
+    });
+    for exe in supervisors {
+        assert_eq!(exe, runsv_dir.join("runsv").canonicalize().unwrap());
     }
     // As the script's notes say, the scanner must be gone first.
     kill(rsd, rustix::process::Signal::TERM);
@@ -883,7 +907,8 @@ fn svscan_rc_stop_loses_no_log_line() {
     sb.assert_no_leaks();
 }
 
-/// The runsvdir and the directory holding the runsv it will find on PATH.
+/// The runsvdir and the directory holding the runsv it will find on PATH:
+/// runit's runsvdir starting our runsv.
 fn supervision_tree(r: &Reference) -> (PathBuf, PathBuf) {
-    (r.runit("runsvdir"), r.dir.join("runit"))
+    (r.runit("runsvdir"), bin_dir())
 }
