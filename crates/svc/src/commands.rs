@@ -63,6 +63,11 @@ mod tests {
         let (bytes, dirs) = parse(&a).unwrap();
         assert!(bytes.is_empty());
         assert_eq!(dirs, &a[1..]);
+        // djb's getopt: any word starting with "--" ends options, dropped.
+        let a = args(&["-u", "--d", "s"]);
+        let (bytes, dirs) = parse(&a).unwrap();
+        assert_eq!(bytes, b"u");
+        assert_eq!(dirs, &a[2..]);
     }
 
     #[test]
