@@ -908,7 +908,14 @@ fn svscan_rc_stop_loses_no_log_line() {
 }
 
 /// The runsvdir and the directory holding the runsv it will find on PATH:
-/// runit's runsvdir starting our runsv.
+/// ours, both; runit's runsvdir (still starting our runsv) only in a
+/// checkout that has no runsvdir crate to build.
 fn supervision_tree(r: &Reference) -> (PathBuf, PathBuf) {
-    (r.runit("runsvdir"), bin_dir())
+    let ours = bin_dir().join("runsvdir");
+    if ours.exists() || workspace_root().join("crates/runsvdir").exists() {
+        (bin("runsvdir"), bin_dir())
+    } else {
+        eprintln!("svtools: no runsvdir crate here; using runit's runsvdir with our runsv");
+        (r.runit("runsvdir"), bin_dir())
+    }
 }
