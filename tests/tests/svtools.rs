@@ -776,8 +776,33 @@ trap 'echo "last line after $i"; exit 0' TERM
 while :; do i=$((i+1)); echo "line $i"; sleep 0.002; done
 "#;
 
+/// Which runsvdir and runsv supervise the tree.
+#[derive(Clone, Copy)]
+enum Tree {
+    /// Our runsvdir starting our runsv.
+    Ours,
+    /// runit's runsvdir starting our runsv.
+    TheirRunsvdir,
+    /// runit's runsvdir and runsv: the script works there too.
+    Runit,
+}
+
 #[test]
 fn svscan_rc_stop_loses_no_log_line() {
+    svscan_rc_stop(Tree::Ours);
+}
+
+#[test]
+fn svscan_rc_stop_under_runit_runsvdir_with_our_runsv() {
+    svscan_rc_stop(Tree::TheirRunsvdir);
+}
+
+#[test]
+fn svscan_rc_stop_under_runit() {
+    svscan_rc_stop(Tree::Runit);
+}
+
+fn svscan_rc_stop(tree: Tree) {
     let Some(r) = reference() else { return };
     let mut sb = Sandbox::new();
     let services = sb.join("service");
@@ -801,7 +826,7 @@ fn svscan_rc_stop_loses_no_log_line() {
     make_service(&services.join("nolog"), "#!/bin/sh\nexec sleep 1000\n");
 
     // Supervision tree: runsvdir finds runsv on PATH.
-    let (runsvdir, runsv_dir) = supervision_tree(r);
+    let (runsvdir, runsv_dir) = supervision_tree(r, tree);
     let path = format!("{}:/bin:/usr/bin", runsv_dir.display());
     let mut c = sb.command(&runsvdir);
     c.arg(&services).env("PATH", &path).stdin(Stdio::null());
@@ -907,15 +932,20 @@ fn svscan_rc_stop_loses_no_log_line() {
     sb.assert_no_leaks();
 }
 
-/// The runsvdir and the directory holding the runsv it will find on PATH:
-/// ours, both; runit's runsvdir (still starting our runsv) only in a
-/// checkout that has no runsvdir crate to build.
-fn supervision_tree(r: &Reference) -> (PathBuf, PathBuf) {
-    let ours = bin_dir().join("runsvdir");
-    if ours.exists() || workspace_root().join("crates/runsvdir").exists() {
-        (bin("runsvdir"), bin_dir())
-    } else {
-        eprintln!("svtools: no runsvdir crate here; using runit's runsvdir with our runsv");
-        (r.runit("runsvdir"), bin_dir())
+/// The runsvdir and the directory holding the runsv it will find on PATH.
+/// `Tree::Ours` falls back to runit's runsvdir (still with our runsv) only
+/// in a checkout that has no runsvdir crate to build.
+fn supervision_tree(r: &Reference, tree: Tree) -> (PathBuf, PathBuf) {
+    match tree {
+        Tree::Ours if workspace_root().join("crates/runsvdir").exists() => {
+            (bin("runsvdir"), bin_dir())
+        }
+        Tree::Ours | Tree::TheirRunsvdir => {
+            if matches!(tree, Tree::Ours) {
+                eprintln!("svtools: no runsvdir crate here; using runit's runsvdir with our runsv");
+            }
+            (r.runit("runsvdir"), bin_dir())
+        }
+        Tree::Runit => (r.runit("runsvdir"), r.dir.join("runit")),
     }
 }
