@@ -410,3 +410,111 @@ mod tests {
         sb.assert_no_leaks();
     }
 }
+
+/// A pair of runsv and sv binaries to drive a scenario with.
+#[derive(Clone, Debug)]
+pub struct Suite {
+    pub name: &'static str,
+    pub runsv: PathBuf,
+    pub sv: PathBuf,
+}
+
+impl Suite {
+    /// Our runsv and sv.
+    pub fn ours() -> Suite {
+        Suite {
+            name: "ours",
+            runsv: bin("runsv"),
+            sv: bin("sv"),
+        }
+    }
+
+    /// runit 2.1.2's runsv and sv.
+    pub fn theirs(r: &Reference) -> Suite {
+        Suite {
+            name: "runit",
+            runsv: r.runit("runsv"),
+            sv: r.runit("sv"),
+        }
+    }
+}
+
+/// Starts `runsv DIR` (stderr to `DIR.stderr` beside the directory) and
+/// waits until it answers on supervise/ok. Returns its pid.
+pub fn start_runsv(sb: &mut Sandbox, runsv: &Path, dir: &Path) -> u32 {
+    let err = std::fs::File::create(stderr_file(dir)).unwrap();
+    let mut c = sb.command(runsv);
+    c.arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err);
+    let pid = sb.spawn(c);
+    wait_until("runsv to answer on supervise/ok", WAIT, || {
+        supervise_proto::svdir::supervisor_running(dir) == Ok(true)
+    });
+    pid
+}
+
+/// Where [`start_runsv`] sends runsv's stderr.
+pub fn stderr_file(dir: &Path) -> PathBuf {
+    let mut s = dir.as_os_str().to_owned();
+    s.push(".stderr");
+    PathBuf::from(s)
+}
+
+/// The decoded status of a service directory (or of `dir/log`).
+pub fn status_of(dir: &Path) -> Option<supervise_proto::Status> {
+    let b = supervise_proto::svdir::read_status_bytes(dir).ok()?;
+    supervise_proto::Status::decode(&b).ok()
+}
+
+/// Waits until the service's status satisfies `pred`.
+pub fn wait_status(dir: &Path, what: &str, pred: impl Fn(&supervise_proto::Status) -> bool) {
+    wait_until(what, WAIT, || status_of(dir).is_some_and(|s| pred(&s)));
+}
+
+/// Waits until ./run is running (a pid, state run).
+pub fn wait_running(dir: &Path) -> u32 {
+    wait_for(&format!("{} to run", dir.display()), WAIT, || {
+        status_of(dir)
+            .filter(|s| s.pid != 0 && s.state == supervise_proto::RunState::Run)
+            .map(|s| s.pid)
+    })
+}
+
+/// Waits until the service is down with no process.
+pub fn wait_down(dir: &Path) {
+    wait_status(dir, "service down", |s| {
+        s.pid == 0 && s.state == supervise_proto::RunState::Down
+    });
+}
+
+/// Tells runsv to exit (`x`) and waits for it; kills it after the deadline.
+pub fn stop_runsv(sb: &mut Sandbox, pid: u32, dir: &Path) -> Option<std::process::ExitStatus> {
+    let _ = supervise_proto::svdir::send_control(dir, b"x");
+    let start = Instant::now();
+    while start.elapsed() < WAIT {
+        if let Some(st) = sb.try_wait(pid) {
+            return Some(st);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+/// A status record with the parts that differ between runs (time, pid
+/// value) masked: `P` for a pid, `0` for none.
+pub fn masked_status(dir: &Path) -> String {
+    match supervise_proto::svdir::read_status_bytes(dir) {
+        Ok(b) if b.len() == 20 => format!(
+            "pid={} paused={} want={} term={} state={}",
+            if b[12..16] == [0, 0, 0, 0] { "0" } else { "P" },
+            b[16],
+            b[17] as char,
+            b[18],
+            b[19]
+        ),
+        Ok(b) => format!("{} bytes", b.len()),
+        Err(e) => format!("{e:?}"),
+    }
+}

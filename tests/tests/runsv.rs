@@ -1,0 +1,575 @@
+//! runsv end to end: files and modes, lifecycle, control bytes, control
+//! scripts, the log pipe, robustness. Where runit 2.1.2 is the truth, the
+//! same scenario runs against the reference runsv and results are compared.
+
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use runit_tests::*;
+use supervise_proto::svdir::send_control;
+use supervise_proto::RunState;
+
+const SLEEP_RUN: &str = "#!/bin/sh\nexec sleep 1000\n";
+
+/// Names, types and modes of a supervise directory, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let m = e.metadata().unwrap();
+            let kind = if m.file_type().is_fifo() {
+                "fifo"
+            } else if m.is_dir() {
+                "dir"
+            } else {
+                "file"
+            };
+            format!(
+                "{} {} {:o}",
+                e.file_name().to_string_lossy(),
+                kind,
+                m.mode() & 0o7777
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn logged_service(root: &Path) -> std::path::PathBuf {
+    let d = root.join("svc");
+    make_service(&d, SLEEP_RUN);
+    write_script(d.join("log/run"), "#!/bin/sh\nexec cat >> out\n");
+    d
+}
+
+#[test]
+fn supervise_files_and_modes_match_runit() {
+    let mut results = Vec::new();
+    let r = reference();
+    let mut suites = vec![Suite::ours()];
+    if let Some(r) = r {
+        suites.push(Suite::theirs(r));
+    }
+    for suite in suites {
+        let mut sb = Sandbox::new();
+        let d = logged_service(sb.path());
+        let pid = start_runsv(&mut sb, &suite.runsv, &d);
+        let spid = wait_running(&d);
+        wait_running(&d.join("log"));
+        let main = listing(&d.join("supervise"));
+        let log = listing(&d.join("log/supervise"));
+        let stat = read(d.join("supervise/stat"));
+        let pidfile = read(d.join("supervise/pid"));
+        assert_eq!(pidfile, format!("{spid}\n"));
+        results.push((main, log, stat, masked_status(&d)));
+        stop_runsv(&mut sb, pid, &d).expect("runsv exits on x");
+        assert_eq!(
+            read(d.join("supervise/pid")),
+            "",
+            "pid file empty when down"
+        );
+        sb.assert_no_leaks();
+    }
+    let ours = &results[0];
+    assert!(
+        ours.0.contains(&"control fifo 600".to_string()),
+        "{:?}",
+        ours.0
+    );
+    assert!(ours.0.contains(&"ok fifo 600".to_string()));
+    assert!(ours.0.contains(&"lock file 600".to_string()));
+    assert!(ours.0.contains(&"status file 644".to_string()));
+    assert_eq!(ours.2, "run\n");
+    if results.len() == 2 {
+        assert_eq!(results[0], results[1], "ours vs runit 2.1.2");
+    }
+}
+
+#[test]
+fn supervise_dir_mode_and_dangling_symlink() {
+    let mut sb = Sandbox::new();
+    let d = sb.join("svc");
+    make_service(&d, SLEEP_RUN);
+    std::fs::create_dir(d.join("log")).unwrap();
+    write_script(d.join("log/run"), "#!/bin/sh\nexec cat >/dev/null\n");
+    // Distributions point supervise/ into /run with a dangling symlink.
+    let state = sb.join("state");
+    std::fs::create_dir(&state).unwrap();
+    std::os::unix::fs::symlink(state.join("svc"), d.join("supervise")).unwrap();
+    std::os::unix::fs::symlink("../logstate", d.join("log/supervise")).unwrap();
+    let pid = start_runsv(&mut sb, &bin("runsv"), &d);
+    wait_running(&d);
+    assert!(state.join("svc/status").exists());
+    assert!(
+        d.join("logstate/status").exists(),
+        "relative link target resolved in log/"
+    );
+    let m = std::fs::metadata(state.join("svc")).unwrap();
+    assert_eq!(m.mode() & 0o777, 0o700);
+    stop_runsv(&mut sb, pid, &d).unwrap();
+    sb.assert_no_leaks();
+}
+
+/// Runs `runsv` with `args` to completion; returns (code, stderr).
+fn runsv_once(sb: &Sandbox, runsv: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let mut c = sb.command(runsv);
+    c.args(args);
+    let out = sb.run(c);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn usage_and_fatal_messages_match_runit() {
+    let Some(r) = reference() else { return };
+    for runsv in [bin("runsv"), r.runit("runsv")] {
+        let mut sb = Sandbox::new();
+        let p = runsv.to_string_lossy().into_owned();
+        assert_eq!(
+            runsv_once(&sb, &runsv, &[]),
+            (Some(1), format!("usage: {p} dir\n\n"))
+        );
+        assert_eq!(runsv_once(&sb, &runsv, &["a", "b"]).0, Some(1));
+        assert_eq!(
+            runsv_once(&sb, &runsv, &["nonexistent"]),
+            (
+                Some(111),
+                "runsv nonexistent: fatal: unable to change to directory: file does not exist\n"
+                    .into()
+            )
+        );
+        // supervise/control that is not a FIFO.
+        let d = sb.join("bad");
+        make_service(&d, SLEEP_RUN);
+        std::fs::create_dir(d.join("supervise")).unwrap();
+        std::fs::write(d.join("supervise/control"), "").unwrap();
+        assert_eq!(
+            runsv_once(&sb, &runsv, &["bad"]),
+            (
+                Some(111),
+                "runsv bad: fatal: supervise/control exists but is not a fifo\n".into()
+            )
+        );
+        // A second runsv on the same directory.
+        let d = sb.join("svc");
+        make_service(&d, SLEEP_RUN);
+        let pid = start_runsv(&mut sb, &runsv, &d);
+        assert_eq!(
+            runsv_once(&sb, &runsv, &["svc"]),
+            (
+                Some(111),
+                "runsv svc: fatal: unable to lock supervise/lock: temporary failure\n".into()
+            )
+        );
+        stop_runsv(&mut sb, pid, &d).unwrap();
+        sb.assert_no_leaks();
+    }
+}
+
+#[test]
+fn log_that_is_not_a_directory_is_a_warning() {
+    let mut sb = Sandbox::new();
+    let d = sb.join("svc");
+    make_service(&d, SLEEP_RUN);
+    std::fs::write(d.join("log"), "").unwrap();
+    let pid = start_runsv(&mut sb, &bin("runsv"), &d);
+    wait_running(&d);
+    assert_eq!(
+        read(stderr_file(&d)),
+        format!("runsv {}: warning: ./log: not a directory.\n", d.display())
+    );
+    stop_runsv(&mut sb, pid, &d).unwrap();
+    sb.assert_no_leaks();
+}
+
+#[test]
+fn finish_gets_exit_code_and_signal() {
+    let mut sb = Sandbox::new();
+    let d = sb.join("svc");
+    // Exits 3 the first time, then sleeps.
+    make_service(
+        &d,
+        "#!/bin/sh\nif [ ! -e ran ]; then touch ran; exit 3; fi\nexec sleep 1000\n",
+    );
+    write_script(
+        d.join("finish"),
+        "#!/bin/sh\necho \"$0 $1 $2\" >> finish.log\n",
+    );
+    let pid = start_runsv(&mut sb, &bin("runsv"), &d);
+    wait_until("first finish", WAIT, || {
+        read(d.join("finish.log")).lines().count() == 1
+    });
+    let p = wait_running(&d);
+    kill(p, rustix::process::Signal::KILL);
+    wait_until("second finish", WAIT, || {
+        read(d.join("finish.log")).lines().count() == 2
+    });
+    let p = wait_running(&d);
+    send_control(&d, b"d").unwrap();
+    wait_down(&d);
+    assert!(!alive(p));
+    assert_eq!(
+        read(d.join("finish.log")),
+        "./finish 3 0\n./finish -1 9\n./finish -1 15\n"
+    );
+    stop_runsv(&mut sb, pid, &d).unwrap();
+    sb.assert_no_leaks();
+}
+
+#[test]
+fn finish_state_is_reported_with_the_finish_pid() {
+    let mut sb = Sandbox::new();
+    let d = sb.join("svc");
+    make_service(&d, SLEEP_RUN);
+    write_script(d.join("finish"), "#!/bin/sh\nexec sleep 1000\n");
+    let pid = start_runsv(&mut sb, &bin("runsv"), &d);
+    let run_pid = wait_running(&d);
+    let before = status_of(&d).unwrap().stamp;
+    send_control(&d, b"d").unwrap();
+    wait_status(&d, "finish", |s| s.state == RunState::Finish && s.pid != 0);
+    let st = status_of(&d).unwrap();
+    assert_ne!(st.pid, run_pid);
+    assert_eq!(
+        st.stamp, before,
+        "stamp stays the start of ./run during finish"
+    );
+    assert_eq!(read(d.join("supervise/stat")), "finish, want down\n");
+    assert_eq!(read(d.join("supervise/pid")), format!("{}\n", st.pid));
+    // k reaches ./finish (a deliberate difference: runit ignores it).
+    send_control(&d, b"k").unwrap();
+    wait_down(&d);
+    assert_eq!(read(d.join("supervise/stat")), "down\n");
+    stop_runsv(&mut sb, pid, &d).unwrap();
+    sb.assert_no_leaks();
+}
+
+#[test]
+fn restart_is_never_sooner_than_a_second_after_the_last_start() {
+    let mut sb = Sandbox::new();
+    let d = sb.join("svc");
+    make_service(&d, "#!/bin/sh\ndate +%s.%N >> starts\nexit 1\n");
+    let pid = start_runsv(&mut sb, &bin("runsv"), &d);
+    wait_until("four starts", WAIT, || {
+        read(d.join("starts")).lines().count() >= 4
+    });
+    let t: Vec<f64> = read(d.join("starts"))
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    for w in t.windows(2) {
+        assert!(
+            w[1] - w[0] >= 0.95,
+            "restarted after {:.3}s: {t:?}",
+            w[1] - w[0]
+        );
+    }
+    // The supervisor is not frozen during the pause: it answers at once.
+    send_control(&d, b"d").unwrap();
+    wait_status(&d, "want down", |s| s.wants_down());
+    stop_runsv(&mut sb, pid, &d).unwrap();
+    sb.assert_no_leaks();
+}
+
+#[test]
+fn down_file_once_and_up() {
+    let mut sb = Sandbox::new();
+    let d = sb.join("svc");
+    make_service(&d, "#!/bin/sh\necho x >> runs\nexec sleep 1000\n");
+    std::fs::write(d.join("down"), "").unwrap();
+    let pid = start_runsv(&mut sb, &bin("runsv"), &d);
+    wait_status(&d, "initial status", |s| s.pid == 0);
+    assert_eq!(masked_status(&d), "pid=0 paused=0 want=d term=0 state=0");
+    assert!(!d.join("runs").exists());
+    send_control(&d, b"o").unwrap();
+    let p = wait_running(&d);
+    assert_eq!(masked_status(&d), "pid=P paused=0 want=d term=0 state=1");
+    assert_eq!(read(d.join("supervise/stat")), "run, want down\n");
+    kill(p, rustix::process::Signal::TERM);
+    wait_down(&d);
+    // Once means once: no restart.
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(read(d.join("runs")).lines().count(), 1);
+    send_control(&d, b"u").unwrap();
+    wait_running(&d);
+    assert_eq!(masked_status(&d), "pid=P paused=0 want=u term=0 state=1");
+    stop_runsv(&mut sb, pid, &d).unwrap();
+    sb.assert_no_leaks();
+}
+
+#[test]
+fn signals_pause_and_term_flag() {
+    let mut sb = Sandbox::new();
+    let d = sb.join("svc");
+    make_service(
+        &d,
+        "#!/bin/sh\ntrap 'echo HUP >> sigs' HUP\ntrap 'echo USR1 >> sigs' USR1\n\
+         trap 'echo ALRM >> sigs' ALRM\ntrap 'echo INT >> sigs' INT\ntrap 'echo QUIT >> sigs' QUIT\n\
+         trap 'echo USR2 >> sigs' USR2\ntrap 'echo TERM >> sigs' TERM\n\
+         echo ready > ready\nwhile :; do sleep 0.05; done\n",
+    );
+    let pid = start_runsv(&mut sb, &bin("runsv"), &d);
+    let p = wait_running(&d);
+    wait_until("trap set", WAIT, || d.join("ready").exists());
+    for (b, name) in [
+        (b"h", "HUP"),
+        (b"a", "ALRM"),
+        (b"i", "INT"),
+        (b"q", "QUIT"),
+        (b"1", "USR1"),
+        (b"2", "USR2"),
+    ] {
+        send_control(&d, b).unwrap();
+        wait_until(name, WAIT, || read(d.join("sigs")).contains(name));
+    }
+    send_control(&d, b"p").unwrap();
+    wait_status(&d, "paused", |s| s.paused);
+    assert_eq!(read(d.join("supervise/stat")), "run, paused\n");
+    let st = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap();
+    assert!(
+        st.rsplit(')').next().unwrap().trim_start().starts_with('T'),
+        "stopped"
+    );
+    send_control(&d, b"c").unwrap();
+    wait_status(&d, "continued", |s| !s.paused);
+    // TERM is trapped: d leaves it running with "got TERM".
+    send_control(&d, b"d").unwrap();
+    wait_status(&d, "got TERM", |s| s.got_term && s.wants_down());
+    assert_eq!(read(d.join("supervise/stat")), "run, got TERM, want down\n");
+    assert_eq!(masked_status(&d), "pid=P paused=0 want=d term=1 state=1");
+    send_control(&d, b"k").unwrap();
+    wait_down(&d);
+    assert_eq!(masked_status(&d), "pid=0 paused=0 want=d term=0 state=0");
+    stop_runsv(&mut sb, pid, &d).unwrap();
+    sb.assert_no_leaks();
+}
+
+#[test]
+fn custom_control_scripts() {
+    let mut sb = Sandbox::new();
+    let d = sb.join("svc");
+    make_service(&d, "#!/bin/sh\ntrap 'echo TERM >> sigs; exit 0' TERM\ntrap 'echo HUP >> sigs' HUP\ntrap 'echo ALRM >> sigs' ALRM\necho ready > ready\nwhile :; do sleep 0.05; done\n");
+    // control/h handles HUP itself; control/t declines (exit 1) so TERM
+    // is still sent; control/u runs before every start; control/d after
+    // the stop sequence.
+    write_script(d.join("control/h"), "#!/bin/sh\necho h >> ctl\nexit 0\n");
+    write_script(d.join("control/t"), "#!/bin/sh\necho t >> ctl\nexit 1\n");
+    write_script(d.join("control/u"), "#!/bin/sh\necho u >> ctl\n");
+    write_script(d.join("control/d"), "#!/bin/sh\necho d >> ctl\n");
+    // Not executable: ignored.
+    std::fs::write(d.join("control/a"), "#!/bin/sh\necho a >> ctl\nexit 0\n").unwrap();
+    let pid = start_runsv(&mut sb, &bin("runsv"), &d);
+    wait_running(&d);
+    wait_until("ready", WAIT, || d.join("ready").exists());
+    send_control(&d, b"h").unwrap();
+    wait_until("control/h ran", WAIT, || read(d.join("ctl")).contains('h'));
+    send_control(&d, b"d").unwrap();
+    wait_down(&d);
+    wait_until("control/d ran", WAIT, || read(d.join("ctl")).contains('d'));
+    assert_eq!(read(d.join("ctl")), "u\nh\nt\nd\n");
+    assert_eq!(
+        read(d.join("sigs")),
+        "TERM\n",
+        "HUP was handled by control/h"
+    );
+    // control/t exiting 0 replaces the TERM.
+    write_script(d.join("control/t"), "#!/bin/sh\necho t0 >> ctl\nexit 0\n");
+    send_control(&d, b"u").unwrap();
+    let p = wait_running(&d);
+    send_control(&d, b"t").unwrap();
+    wait_until("control/t ran", WAIT, || read(d.join("ctl")).contains("t0"));
+    // A control script without the owner's execute bit is not run: the
+    // signal goes out as usual.
+    send_control(&d, b"a").unwrap();
+    wait_until("ALRM delivered", WAIT, || {
+        read(d.join("sigs")).contains("ALRM")
+    });
+    assert!(alive(p));
+    assert_eq!(status_of(&d).unwrap().pid, p, "TERM replaced by control/t");
+    assert!(!read(d.join("ctl")).contains('a'));
+    kill(p, rustix::process::Signal::KILL);
+    send_control(&d, b"d").unwrap();
+    wait_down(&d);
+    stop_runsv(&mut sb, pid, &d).unwrap();
+    sb.assert_no_leaks();
+}
+
+#[test]
+fn sigterm_to_runsv_is_exit_and_waits_for_the_log() {
+    let mut sb = Sandbox::new();
+    let d = sb.path().join("svc");
+    make_service(&d, "#!/bin/sh\necho started\nexec sleep 1000\n");
+    write_script(d.join("finish"), "#!/bin/sh\necho finished\n");
+    write_script(d.join("log/run"), "#!/bin/sh\nexec cat >> out\n");
+    let pid = start_runsv(&mut sb, &bin("runsv"), &d);
+    wait_running(&d);
+    wait_until("log got output", WAIT, || {
+        read(d.join("log/out")) == "started\n"
+    });
+    kill(pid, rustix::process::Signal::TERM);
+    let st = sb.wait_exit(pid, WAIT);
+    assert_eq!(st.code(), Some(0));
+    // The log saw end of input only after ./finish had written.
+    assert_eq!(read(d.join("log/out")), "started\nfinished\n");
+    assert_eq!(read(d.join("log/supervise/stat")), "down\n");
+    sb.assert_no_leaks();
+}
+
+#[test]
+fn no_line_is_lost_while_the_logger_restarts() {
+    let mut sb = Sandbox::new();
+    let d = sb.path().join("svc");
+    make_service(
+        &d,
+        "#!/bin/sh\ni=0\nwhile [ $i -lt 3000 ]; do echo line $i; i=$((i+1)); done\nexec sleep 1000\n",
+    );
+    write_script(d.join("log/run"), "#!/bin/sh\nexec cat >> out\n");
+    let pid = start_runsv(&mut sb, &bin("runsv"), &d);
+    // Kill the logger a few times while the service writes.
+    for _ in 0..3 {
+        let lp = wait_running(&d.join("log"));
+        kill(lp, rustix::process::Signal::KILL);
+        wait_status(&d.join("log"), "log restarted", |s| {
+            s.pid != lp && s.pid != 0
+        });
+    }
+    wait_until("all lines", WAIT * 2, || {
+        read(d.join("log/out")).lines().count() >= 3000
+    });
+    let out = read(d.join("log/out"));
+    let expect: String = (0..3000).map(|i| format!("line {i}\n")).collect();
+    assert_eq!(out, expect);
+    stop_runsv(&mut sb, pid, &d).unwrap();
+    sb.assert_no_leaks();
+}
+
+#[test]
+fn missing_run_and_log_run_warn_and_retry_without_spinning() {
+    let mut sb = Sandbox::new();
+    let d = sb.path().join("svc");
+    std::fs::create_dir_all(d.join("log")).unwrap();
+    let pid = start_runsv(&mut sb, &bin("runsv"), &d);
+    let dn = d.display().to_string();
+    wait_until("messages", WAIT, || {
+        let e = read(stderr_file(&d));
+        e.contains(&format!(
+            "runsv {dn}: fatal: unable to start ./run: file does not exist"
+        )) && e.contains(&format!(
+            "runsv {dn}: fatal: unable to start log/./run: file does not exist"
+        ))
+    });
+    // Retries are paced (about one a second), not a busy loop.
+    let t0 = Instant::now();
+    let before = read(stderr_file(&d)).lines().count();
+    std::thread::sleep(Duration::from_millis(1500));
+    let n = read(stderr_file(&d)).lines().count() - before;
+    assert!(
+        n <= 2 * 2 * (t0.elapsed().as_secs() as usize + 1),
+        "{n} retries"
+    );
+    // Once ./run appears it is started.
+    write_script(d.join("run"), "#!/bin/sh\nexec sleep 1000\n");
+    write_script(d.join("log/run"), "#!/bin/sh\nexec cat >/dev/null\n");
+    wait_running(&d);
+    wait_running(&d.join("log"));
+    stop_runsv(&mut sb, pid, &d).unwrap();
+    sb.assert_no_leaks();
+}
+
+#[test]
+fn garbage_on_the_control_fifo_is_ignored() {
+    let mut sb = Sandbox::new();
+    let d = sb.path().join("svc");
+    make_service(&d, SLEEP_RUN);
+    let pid = start_runsv(&mut sb, &bin("runsv"), &d);
+    let p = wait_running(&d);
+    let junk: Vec<u8> = (0..20_000u32)
+        .map(|i| (i * 7919 % 251) as u8)
+        .filter(|b| !b"udoxtkpchaiq12".contains(b))
+        .collect();
+    for chunk in junk.chunks(4000) {
+        send_control(&d, chunk).unwrap();
+    }
+    send_control(&d, b"\0\n\xff zzz").unwrap();
+    // Still alive, still the same service, still obeying.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(alive(pid));
+    assert_eq!(status_of(&d).unwrap().pid, p);
+    send_control(&d, b"d").unwrap();
+    wait_down(&d);
+    stop_runsv(&mut sb, pid, &d).unwrap();
+    sb.assert_no_leaks();
+}
+
+#[test]
+fn deleted_status_files_are_recreated() {
+    let mut sb = Sandbox::new();
+    let d = sb.path().join("svc");
+    make_service(&d, SLEEP_RUN);
+    let pid = start_runsv(&mut sb, &bin("runsv"), &d);
+    wait_running(&d);
+    for f in ["status", "stat", "pid"] {
+        std::fs::remove_file(d.join("supervise").join(f)).unwrap();
+    }
+    send_control(&d, b"d").unwrap();
+    wait_down(&d);
+    assert_eq!(read(d.join("supervise/stat")), "down\n");
+    assert!(d.join("supervise/pid").exists());
+    // With supervise/ gone entirely runsv warns and carries on.
+    std::fs::remove_dir_all(d.join("supervise")).unwrap();
+    let mut c = sb.command("sh");
+    c.arg("-c").arg("true");
+    sb.run(c);
+    kill(pid, rustix::process::Signal::TERM);
+    assert_eq!(sb.wait_exit(pid, WAIT).code(), Some(0));
+    sb.assert_no_leaks();
+}
+
+/// Voluntary context switches of a process.
+fn switches(pid: u32) -> u64 {
+    read(format!("/proc/{pid}/status"))
+        .lines()
+        .find(|l| l.starts_with("voluntary_ctxt_switches"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn idle_runsv_does_not_wake_up() {
+    let mut sb = Sandbox::new();
+    let d = logged_service(sb.path());
+    let pid = start_runsv(&mut sb, &bin("runsv"), &d);
+    wait_running(&d);
+    wait_running(&d.join("log"));
+    std::thread::sleep(Duration::from_millis(200));
+    let before = switches(pid);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(switches(pid), before, "runsv woke up while idle");
+    stop_runsv(&mut sb, pid, &d).unwrap();
+    sb.assert_no_leaks();
+}
+
+#[test]
+fn services_stdout_goes_to_the_log_stderr_is_inherited() {
+    let mut sb = Sandbox::new();
+    let d = sb.path().join("svc");
+    make_service(
+        &d,
+        "#!/bin/sh\necho to-log\necho to-stderr >&2\nexec sleep 1000\n",
+    );
+    write_script(d.join("log/run"), "#!/bin/sh\nexec cat >> out\n");
+    let pid = start_runsv(&mut sb, &bin("runsv"), &d);
+    wait_until("log line", WAIT, || read(d.join("log/out")) == "to-log\n");
+    wait_until("stderr line", WAIT, || {
+        read(stderr_file(&d)).contains("to-stderr")
+    });
+    let _ = Stdio::null();
+    stop_runsv(&mut sb, pid, &d).unwrap();
+    sb.assert_no_leaks();
+}

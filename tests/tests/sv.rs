@@ -1,0 +1,412 @@
+//! sv end to end: every command against live runsv processes, the exact
+//! texts and exit codes, LSB mode, and the differential scenario run with
+//! runit's binaries, ours, and each controlling the other.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use runit_tests::*;
+
+/// Runs `sv ARGS` in `cwd` with SVDIR; returns "stdout[stderr]rc=N".
+fn sv(sb: &Sandbox, sv: &Path, svdir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
+    let mut c = sb.command(sv);
+    c.args(args).env("SVDIR", svdir).env_remove("SVWAIT");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = sb.run(c);
+    format!(
+        "{}{}rc={}\n",
+        String::from_utf8_lossy(&out.stdout),
+        if out.stderr.is_empty() {
+            String::new()
+        } else {
+            format!("[stderr] {}", String::from_utf8_lossy(&out.stderr))
+        },
+        out.status
+            .code()
+            .map_or("signal".to_string(), |c| c.to_string())
+    )
+}
+
+struct Tree {
+    root: PathBuf,
+    a: PathBuf,
+    b: PathBuf,
+}
+
+/// Service `a`: sleeps, has a log and a finish script. Service `b`: ignores
+/// TERM and is normally down.
+fn tree(sb: &Sandbox) -> Tree {
+    let root = sb.join("service");
+    let a = root.join("a");
+    make_service(&a, "#!/bin/sh\necho start\nexec sleep 1000\n");
+    write_script(a.join("finish"), "#!/bin/sh\necho finish $1 $2\n");
+    write_script(a.join("log/run"), "#!/bin/sh\nexec cat >> out\n");
+    let b = root.join("b");
+    make_service(
+        &b,
+        "#!/bin/sh\ntrap '' TERM\necho ready > ready\nwhile :; do sleep 0.05; done\n",
+    );
+    std::fs::write(b.join("down"), "").unwrap();
+    Tree { root, a, b }
+}
+
+/// The differential scenario. Each step waits for a stable state so the
+/// transcript does not depend on timing; pids and seconds are normalised.
+fn scenario(control: &Suite, supervise: &Suite) -> String {
+    let mut sb = Sandbox::new();
+    let t = tree(&sb);
+    let pa = start_runsv(&mut sb, &supervise.runsv, &t.a);
+    let pb = start_runsv(&mut sb, &supervise.runsv, &t.b);
+    wait_running(&t.a);
+    wait_running(&t.a.join("log"));
+    wait_status(&t.b, "b initial", |s| s.pid == 0);
+    let mut log = String::new();
+    // Status checks compare whole seconds (as runit's do): start each
+    // waiting step in a later second than the last change, so the outcome
+    // does not depend on where in a second the step happens to fall.
+    let settle = |d: &Path| {
+        wait_until("a new second", WAIT, || {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            status_of(d).is_none_or(|s| s.stamp.unix_secs() < now)
+        })
+    };
+    let step = |log: &mut String, args: &[&str], sb: &Sandbox| {
+        let out = sv(sb, &control.sv, &t.root, &[], args);
+        log.push_str(&format!("$ sv {}\n{}", args.join(" "), normalize_sv(&out)));
+    };
+    let snap = |log: &mut String, d: &Path| {
+        log.push_str(&format!(
+            "  [{}] {} stat={:?} pidfile={}\n",
+            d.file_name().unwrap().to_string_lossy(),
+            masked_status(d),
+            read(d.join("supervise/stat")),
+            if read(d.join("supervise/pid")).is_empty() {
+                "empty"
+            } else {
+                "pid"
+            }
+        ));
+    };
+    step(
+        &mut log,
+        &["status", "a", "b", "./nonexistent", "/nonexistent"],
+        &sb,
+    );
+    snap(&mut log, &t.a);
+    snap(&mut log, &t.b);
+    step(&mut log, &["pause", "a"], &sb);
+    wait_status(&t.a, "paused", |s| s.paused);
+    step(&mut log, &["status", "a"], &sb);
+    snap(&mut log, &t.a);
+    settle(&t.a);
+    step(&mut log, &["-v", "cont", "a"], &sb);
+    settle(&t.a);
+    step(&mut log, &["-v", "down", "a"], &sb);
+    snap(&mut log, &t.a);
+    step(&mut log, &["status", "a"], &sb);
+    settle(&t.a);
+    step(&mut log, &["-v", "once", "a"], &sb);
+    snap(&mut log, &t.a);
+    settle(&t.b);
+    step(&mut log, &["-v", "up", "b"], &sb);
+    wait_until("b ready", WAIT, || t.b.join("ready").exists());
+    settle(&t.b);
+    step(&mut log, &["-w", "1", "down", "b"], &sb);
+    snap(&mut log, &t.b);
+    step(&mut log, &["status", "b"], &sb);
+    settle(&t.b);
+    step(&mut log, &["-w", "1", "force-stop", "b"], &sb);
+    wait_down(&t.b);
+    snap(&mut log, &t.b);
+    // `sv -v up` on a running service is done at once; which "want" its
+    // line shows would depend on the supervisor's speed, so let the want
+    // change land first.
+    step(&mut log, &["up", "a"], &sb);
+    wait_status(&t.a, "want up", |s| s.wants_up());
+    step(&mut log, &["-v", "up", "a"], &sb);
+    settle(&t.a);
+    step(&mut log, &["restart", "a"], &sb);
+    settle(&t.a);
+    step(&mut log, &["-v", "term", "a"], &sb);
+    settle(&t.a);
+    step(&mut log, &["check", "a"], &sb);
+    step(&mut log, &["hup", "a"], &sb);
+    // HUP ends sleep: ./finish runs and ./run comes back.
+    wait_until("a back up", WAIT, || {
+        status_of(&t.a).is_some_and(|s| s.state == supervise_proto::RunState::Run)
+            && read(t.a.join("log/out")).matches("finish").count() >= 4
+    });
+    settle(&t.a);
+    step(&mut log, &["stop", "a"], &sb);
+    settle(&t.a);
+    step(&mut log, &["start", "a"], &sb);
+    settle(&t.a);
+    step(&mut log, &["try-restart", "a"], &sb);
+    step(&mut log, &["status", "./service/a/", "service/a"], &sb);
+    step(&mut log, &["-v", "exit", "a"], &sb);
+    step(&mut log, &["-v", "exit", "b"], &sb);
+    wait_until("runsv a gone", WAIT, || sb.try_wait(pa).is_some());
+    wait_until("runsv b gone", WAIT, || sb.try_wait(pb).is_some());
+    step(&mut log, &["status", "a", "b"], &sb);
+    step(&mut log, &["exit", "a"], &sb);
+    step(&mut log, &["up", "a"], &sb);
+    log.push_str(&format!("a/log/out:\n{}", read(t.a.join("log/out"))));
+    sb.assert_no_leaks();
+    log
+}
+
+#[test]
+fn differential_scenario_against_runit() {
+    let Some(r) = reference() else { return };
+    let theirs = Suite::theirs(r);
+    let ours = Suite::ours();
+    let pairs = [
+        (theirs.clone(), theirs.clone()),
+        (ours.clone(), ours.clone()),
+        (theirs.clone(), ours.clone()),
+        (ours.clone(), theirs.clone()),
+    ];
+    let handles: Vec<_> = pairs
+        .into_iter()
+        .map(|(c, s)| {
+            std::thread::spawn(move || {
+                (format!("sv={} runsv={}", c.name, s.name), scenario(&c, &s))
+            })
+        })
+        .collect();
+    let results: Vec<(String, String)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let (base_name, base) = &results[0];
+    for (name, t) in &results[1..] {
+        if t != base {
+            let diff: Vec<String> = base
+                .lines()
+                .zip(t.lines())
+                .filter(|(a, b)| a != b)
+                .map(|(a, b)| format!("- {a}\n+ {b}"))
+                .collect();
+            panic!(
+                "{name} differs from {base_name}:\n{}\n\n{name}:\n{t}\n\n{base_name}:\n{base}",
+                diff.join("\n")
+            );
+        }
+    }
+    // Sanity: the transcript says what we think it says.
+    assert!(base.contains("ok: run: a: (pid N) Ns"), "{base}");
+    assert!(base.contains("timeout: run: b: (pid N) Ns, normally down, want down, got TERM"));
+    assert!(base.contains("kill: run: b: (pid N) Ns, normally down, want down, got TERM"));
+    assert!(base.contains(
+        "fail: ./nonexistent: unable to change to service directory: file does not exist"
+    ));
+    assert!(base.contains("ok: a: runsv not running"));
+}
+
+#[test]
+fn usage_and_exit_codes() {
+    let sb = Sandbox::new();
+    let ours = bin("sv");
+    let d = sb.path();
+    let usage = "[stderr] usage: sv [-v] [-w sec] command service ...\n\nrc=100\n";
+    assert_eq!(sv(&sb, &ours, d, &[], &[]), usage);
+    assert_eq!(sv(&sb, &ours, d, &[], &["status"]), usage);
+    assert_eq!(sv(&sb, &ours, d, &[], &["bogus", "x"]), usage);
+    assert_eq!(sv(&sb, &ours, d, &[], &["rx", "x"]), usage);
+    assert_eq!(
+        sv(&sb, &ours, d, &[], &["-z", "s", "x"]),
+        format!("[stderr] sv: illegal option -- z\n{}", &usage[9..])
+    );
+    assert_eq!(
+        sv(&sb, &ours, d, &[], &["-w"]),
+        format!(
+            "[stderr] sv: option requires an argument -- w\n{}",
+            &usage[9..]
+        )
+    );
+    // One failure per service, capped at 99.
+    let names: Vec<String> = (0..120).map(|i| format!("/nonexistent/{i}")).collect();
+    let mut args = vec!["status"];
+    args.extend(names.iter().map(String::as_str));
+    assert!(sv(&sb, &ours, d, &[], &args).ends_with("rc=99\n"));
+    assert_eq!(
+        sv(&sb, &ours, d, &[], &["s", "/x", "/y"]),
+        "fail: /x: unable to change to service directory: file does not exist\n\
+         fail: /y: unable to change to service directory: file does not exist\nrc=2\n"
+    );
+    if let Some(r) = reference() {
+        for args in [
+            &[][..],
+            &["-V"][..],
+            &["-z", "s", "x"][..],
+            &["s", "/x", "/y"][..],
+            &["--x", "s", "/x"][..],
+            &["-w3x", "s", "/x"][..],
+            &["u", "missing"][..],
+            &["x", "missing"][..],
+        ] {
+            let a = sv(&sb, &r.runit("sv"), d, &[], args);
+            let b = sv(&sb, &ours, d, &[], args);
+            if args == ["-V"] {
+                assert_eq!(
+                    a.lines().skip(1).collect::<Vec<_>>(),
+                    b.lines().skip(1).collect::<Vec<_>>()
+                );
+            } else {
+                assert_eq!(a, b, "sv {args:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn svdir_svwait_and_name_resolution() {
+    let mut sb = Sandbox::new();
+    let t = tree(&sb);
+    let ours = bin("sv");
+    let pa = start_runsv(&mut sb, &bin("runsv"), &t.a);
+    wait_running(&t.a);
+    wait_running(&t.a.join("log"));
+    // A name is looked up in $SVDIR; ./ and / and a trailing / are paths.
+    let out = sv(&sb, &ours, &t.root, &[], &["s", "a"]);
+    assert!(out.starts_with("run: a: (pid "), "{out}");
+    let other = sb.join("elsewhere");
+    std::fs::create_dir(&other).unwrap();
+    let out = sv(&sb, &ours, &other, &[], &["s", "a"]);
+    assert!(out.starts_with("fail: a: unable to change"), "{out}");
+    let out = sv(&sb, &ours, &other, &[], &["s", "./service/a"]);
+    assert!(out.starts_with("run: ./service/a: (pid "), "{out}");
+    let out = sv(&sb, &ours, &other, &[], &["s", "service/a/"]);
+    assert!(out.starts_with("run: service/a/: (pid "), "{out}");
+    // SVWAIT sets the timeout; -w overrides it.
+    let t0 = std::time::Instant::now();
+    let out = sv(
+        &sb,
+        &ours,
+        &t.root,
+        &[("SVWAIT", "1")],
+        &["-v", "once", "b"],
+    );
+    assert_eq!(
+        out,
+        "warning: b: unable to open supervise/ok: file does not exist\nrc=1\n"
+    );
+    assert!(t0.elapsed().as_secs() < 5);
+    std::fs::write(t.a.join("check"), "#!/bin/sh\nexit 1\n").unwrap();
+    std::fs::set_permissions(
+        t.a.join("check"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let out = sv(&sb, &ours, &t.root, &[("SVWAIT", "1")], &["check", "a"]);
+    assert!(out.starts_with("timeout: run: a: (pid "), "{out}");
+    assert!(out.ends_with("rc=1\n"));
+    std::fs::write(t.a.join("check"), "#!/bin/sh\nexit 0\n").unwrap();
+    let out = sv(&sb, &ours, &t.root, &[], &["-w", "3", "check", "a"]);
+    assert!(out.starts_with("ok: run: a: (pid "), "{out}");
+    stop_runsv(&mut sb, pa, &t.a).unwrap();
+    sb.assert_no_leaks();
+}
+
+#[test]
+fn check_waits_for_the_wanted_state() {
+    // runit 2.3.0's meaning: check waits for up when wanted up, for down
+    // when wanted down.
+    let mut sb = Sandbox::new();
+    let t = tree(&sb);
+    let pb = start_runsv(&mut sb, &bin("runsv"), &t.b);
+    wait_status(&t.b, "down", |s| s.pid == 0);
+    let out = sv(&sb, &bin("sv"), &t.root, &[], &["check", "b"]);
+    assert!(out.starts_with("ok: down: b: "), "{out}");
+    stop_runsv(&mut sb, pb, &t.b).unwrap();
+    sb.assert_no_leaks();
+}
+
+fn lsb_link(sb: &Sandbox, sv: &Path, name: &str) -> PathBuf {
+    let dir = sb.join("init.d");
+    std::fs::create_dir_all(&dir).unwrap();
+    let link = dir.join(name);
+    std::os::unix::fs::symlink(sv, &link).unwrap();
+    link
+}
+
+#[test]
+fn lsb_init_script_mode() {
+    let mut sb = Sandbox::new();
+    let t = tree(&sb);
+    let init = lsb_link(&sb, &bin("sv"), "a");
+    let run = |sb: &Sandbox, args: &[&str]| sv(sb, &init, &t.root, &[], args);
+    assert_eq!(
+        run(&sb, &[]),
+        "[stderr] usage: a [-w sec] command\n\nrc=2\n"
+    );
+    assert_eq!(
+        run(&sb, &["sxyz"]),
+        "[stderr] usage: a [-w sec] command\n\nrc=2\n"
+    );
+    // Never supervised (no supervise/): status unreadable, 4.
+    assert_eq!(
+        run(&sb, &["status"]),
+        "warning: a: unable to open supervise/ok: file does not exist\nrc=4\n"
+    );
+    let pa = start_runsv(&mut sb, &bin("runsv"), &t.a);
+    wait_running(&t.a);
+    wait_running(&t.a.join("log"));
+    assert!(run(&sb, &["status"]).ends_with("rc=0\n"));
+    let out = run(&sb, &["stop"]);
+    assert!(out.starts_with("ok: down: a: "), "{out}");
+    // Main down, log up: 3 (runit 2.3.0's fix; 2.1.2 said 0).
+    let out = run(&sb, &["status"]);
+    assert!(
+        out.starts_with("down: a: ") && out.contains("; run: log: "),
+        "{out}"
+    );
+    assert!(out.ends_with("rc=3\n"), "{out}");
+    let out = run(&sb, &["start"]);
+    assert!(out.starts_with("ok: run: a: "), "{out}");
+    // Status unreadable: 4.
+    std::fs::remove_file(t.a.join("supervise/status")).unwrap();
+    let out = run(&sb, &["status"]);
+    assert!(
+        out.starts_with("warning: a: unable to open supervise/status: file does not exist"),
+        "{out}"
+    );
+    assert!(out.ends_with("rc=4\n"), "{out}");
+    supervise_proto::svdir::send_control(&t.a, b"d").unwrap();
+    wait_down(&t.a);
+    let out = run(&sb, &["shutdown"]);
+    assert_eq!(out, "ok: a: runsv not running\nrc=0\n");
+    sb.wait_exit(pa, WAIT);
+    // runsv gone: 1, as runit 2.1.2 says.
+    assert_eq!(run(&sb, &["status"]), "fail: a: runsv not running\nrc=1\n");
+    sb.assert_no_leaks();
+}
+
+#[test]
+fn lsb_status_codes_match_runit_where_runit_is_right() {
+    let Some(r) = reference() else { return };
+    let mut sb = Sandbox::new();
+    let t = tree(&sb);
+    let ours = lsb_link(&sb, &bin("sv"), "b");
+    let dir2 = sb.join("ref.d");
+    std::fs::create_dir_all(&dir2).unwrap();
+    let theirs = dir2.join("b");
+    std::os::unix::fs::symlink(r.runit("sv"), &theirs).unwrap();
+    let cmp = |sb: &Sandbox, args: &[&str]| {
+        let a = normalize_sv(&sv(sb, &theirs, &t.root, &[], args));
+        let b = normalize_sv(&sv(sb, &ours, &t.root, &[], args));
+        assert_eq!(a, b, "{args:?}");
+    };
+    cmp(&sb, &["status"]);
+    cmp(&sb, &[]);
+    cmp(&sb, &["bogus"]);
+    let pb = start_runsv(&mut sb, &r.runit("runsv"), &t.b);
+    wait_status(&t.b, "down", |s| s.pid == 0);
+    cmp(&sb, &["status"]);
+    cmp(&sb, &["-w", "1", "stop"]);
+    stop_runsv(&mut sb, pb, &t.b).unwrap();
+    let _ = Command::new("true").status();
+    sb.assert_no_leaks();
+}
