@@ -7,6 +7,8 @@
 mod chpst;
 pub mod common;
 mod runit;
+mod supervise;
+mod svlogd;
 mod svtools;
 
 pub use common::Ctx;
@@ -14,7 +16,13 @@ pub use common::Ctx;
 type Bench = (&'static str, fn(&Ctx));
 
 /// Every benchmark, by name, in the order `make bench` runs them.
-const BENCHES: &[Bench] = &[("chpst", chpst::run), ("svtools", svtools::run), ("runit", runit::run)];
+const BENCHES: &[Bench] = &[
+    ("supervise", supervise::run),
+    ("chpst", chpst::run),
+    ("svtools", svtools::run),
+    ("runit", runit::run),
+    ("svlogd", svlogd::run),
+];
 
 pub fn names() -> Vec<&'static str> {
     BENCHES.iter().map(|(n, _)| *n).collect()

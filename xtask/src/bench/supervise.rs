@@ -1,0 +1,231 @@
+//! runsv and sv: memory per supervised service, `sv up`/`sv down` latency,
+//! `sv status` over many services, and idle wake-ups.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::common::{median, pss_kb, row, Ctx, Scratch};
+
+fn make_service(dir: &Path, run: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let p = dir.join("run");
+    std::fs::write(&p, run).unwrap();
+    std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
+
+fn ok(dir: &Path) -> bool {
+    supervise_proto::svdir::supervisor_running(dir) == Ok(true)
+}
+
+fn status(dir: &Path) -> Option<supervise_proto::Status> {
+    let b = supervise_proto::svdir::read_status_bytes(dir).ok()?;
+    supervise_proto::Status::decode(&b).ok()
+}
+
+fn wait(what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        if t.elapsed() > Duration::from_secs(60) {
+            panic!("bench: timed out waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// A set of runsv processes over `n` services, stopped on drop.
+struct Fleet {
+    children: Vec<Child>,
+    dirs: Vec<PathBuf>,
+}
+
+impl Fleet {
+    fn start(runsv: &Path, root: &Path, n: usize, run: &str) -> Fleet {
+        let mut children = Vec::new();
+        let mut dirs = Vec::new();
+        for i in 0..n {
+            let d = root.join(format!("s{i}"));
+            make_service(&d, run);
+            let c = Command::new(runsv)
+                .arg(&d)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn runsv");
+            children.push(c);
+            dirs.push(d);
+        }
+        for d in &dirs {
+            wait("runsv up", || ok(d));
+        }
+        Fleet { children, dirs }
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for d in &self.dirs {
+            let _ = supervise_proto::svdir::send_control(d, b"x");
+        }
+        for c in &mut self.children {
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_secs(10) {
+                if let Ok(Some(_)) = c.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn memory(runsv: &Path, tag: &str) -> f64 {
+    let s = Scratch::new(&format!("mem-{tag}"));
+    let f = Fleet::start(runsv, &s.0, 100, "#!/bin/sh\nexec sleep 100000\n");
+    for d in &f.dirs {
+        wait("service up", || status(d).is_some_and(|s| s.pid != 0));
+    }
+    let total: u64 = f.children.iter().filter_map(|c| pss_kb(c.id())).sum();
+    total as f64 / f.children.len() as f64
+}
+
+fn up_down(runsv: &Path, sv: &Path, tag: &str, rounds: usize) -> (f64, f64) {
+    let s = Scratch::new(&format!("updown-{tag}"));
+    let f = Fleet::start(runsv, &s.0, 1, "#!/bin/sh\nexec sleep 100000\n");
+    let d = f.dirs[0].clone();
+    wait("service up", || status(&d).is_some_and(|s| s.pid != 0));
+    let mut ups = Vec::new();
+    let mut downs = Vec::new();
+    // Keep clear of the one-second restart pause: a service that ran for
+    // less than a second is held down that long.
+    std::thread::sleep(Duration::from_millis(1100));
+    for _ in 0..rounds {
+        let t = Instant::now();
+        Command::new(sv)
+            .arg("down")
+            .arg(&d)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        wait("down", || status(&d).is_some_and(|s| s.pid == 0));
+        downs.push(t.elapsed());
+        let t = Instant::now();
+        Command::new(sv)
+            .arg("up")
+            .arg(&d)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        wait("up", || status(&d).is_some_and(|s| s.pid != 0));
+        ups.push(t.elapsed());
+        std::thread::sleep(Duration::from_millis(1050));
+    }
+    (ms(median(ups)), ms(median(downs)))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn status_many(runsv: &Path, sv: &Path, svs: &[&Path], tag: &str) -> Vec<f64> {
+    let s = Scratch::new(&format!("status-{tag}"));
+    let f = Fleet::start(runsv, &s.0, 1000, "#!/bin/sh\nexec sleep 100000\n");
+    let names: Vec<String> = f
+        .dirs
+        .iter()
+        .map(|d| d.to_string_lossy().into_owned())
+        .collect();
+    let _ = sv;
+    svs.iter()
+        .map(|sv| {
+            let v: Vec<Duration> = (0..15)
+                .map(|_| {
+                    let t = Instant::now();
+                    Command::new(sv)
+                        .arg("status")
+                        .args(&names)
+                        .stdout(Stdio::null())
+                        .status()
+                        .unwrap();
+                    t.elapsed()
+                })
+                .collect();
+            ms(median(v))
+        })
+        .collect()
+}
+
+fn idle_wakeups(runsv: &Path, tag: &str, secs: u64) -> u64 {
+    let s = Scratch::new(&format!("idle-{tag}"));
+    let f = Fleet::start(runsv, &s.0, 100, "#!/bin/sh\nexec sleep 100000\n");
+    for d in &f.dirs {
+        wait("service up", || status(d).is_some_and(|s| s.pid != 0));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let sw = |pid: u32| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .filter(|l| l.contains("ctxt_switches"))
+                    .map(|l| {
+                        l.split_whitespace()
+                            .nth(1)
+                            .and_then(|v| v.parse::<u64>().ok())
+                            .unwrap_or(0)
+                    })
+                    .reduce(|a, b| a + b)
+            })
+            .unwrap_or(0)
+    };
+    let before: u64 = f.children.iter().map(|c| sw(c.id())).sum();
+    std::thread::sleep(Duration::from_secs(secs));
+    let after: u64 = f.children.iter().map(|c| sw(c.id())).sum();
+    after - before
+}
+
+pub fn run(ctx: &Ctx) {
+    let (ours_runsv, ours_sv) = (ctx.ours("runsv"), ctx.ours("sv"));
+    let (ref_runsv, ref_sv) = (ctx.theirs("runsv"), ctx.theirs("sv"));
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let idle: u64 = std::env::var("BENCH_IDLE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+
+    let (m_ref, m_ours) = (memory(&ref_runsv, "ref"), memory(&ours_runsv, "ours"));
+    row("runsv PSS per service, 100 services", m_ref, m_ours, "kB");
+
+    let (u_ref, d_ref) = up_down(&ref_runsv, &ref_sv, "ref", rounds);
+    let (u_ours, d_ours) = up_down(&ours_runsv, &ours_sv, "ours", rounds);
+    row(
+        &format!("sv up until ./run started (median of {rounds})"),
+        u_ref,
+        u_ours,
+        "ms",
+    );
+    row(
+        &format!("sv down until process gone (median of {rounds})"),
+        d_ref,
+        d_ours,
+        "ms",
+    );
+
+    let st = status_many(&ref_runsv, &ref_sv, &[&ref_sv, &ours_sv], "ref");
+    row("sv status over 1,000 services", st[0], st[1], "ms");
+
+    let (w_ref, w_ours) = (
+        idle_wakeups(&ref_runsv, "ref", idle),
+        idle_wakeups(&ours_runsv, "ours", idle),
+    );
+    println!(
+        "{:<48} reference {:>10} wake-ups      ours {:>10} wake-ups  (100 services, {idle} s)",
+        "idle runsv context switches", w_ref, w_ours
+    );
+}
