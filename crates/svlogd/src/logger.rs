@@ -119,8 +119,12 @@ impl Logger {
         debug_assert_eq!(self.names.len(), self.dirs.len());
     }
 
-    fn handle_signals(&mut self) {
-        self.signals.drain();
+    /// Acts on signals that arrived; `woken` when poll saw the signal
+    /// pipe readable (only then is it worth a read to empty it).
+    fn handle_signals(&mut self, woken: bool) {
+        if woken {
+            self.signals.drain();
+        }
         if signals::take(&signals::CHLD) {
             msg::info(&[b"sigchild received."]);
             for d in self.dirs.iter_mut() {
@@ -203,8 +207,9 @@ impl Logger {
 
     pub fn run(&mut self) -> i32 {
         self.reopen();
+        let mut woken = true;
         loop {
-            self.handle_signals();
+            self.handle_signals(woken);
             let now = Instant::now();
             for d in self.dirs.iter_mut() {
                 d.check_deadline(now);
@@ -228,9 +233,13 @@ impl Logger {
             ];
             match poll(&mut fds, timeout.as_ref()) {
                 Ok(_) => {}
-                Err(Errno::INTR) => continue,
+                Err(Errno::INTR) => {
+                    woken = true;
+                    continue;
+                }
                 Err(e) => msg::fatal("unable to poll", e),
             }
+            woken = !fds[1].revents().is_empty();
             let input = fds[0].revents();
             if !input.is_empty() {
                 self.read_input();
