@@ -267,8 +267,10 @@ pub fn run(ctx: &Ctx) {
     } else {
         let m = scratch.0.join("tmpfs");
         std::fs::create_dir_all(&m).unwrap();
+        // Room for the `cat > file` baseline's full copy of the input.
+        let size = format!("size={}m", mb + mb / 4 + 64);
         let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=96m", "tmpfs"])
+            .args(["-t", "tmpfs", "-o", &size, "tmpfs"])
             .arg(&m)
             .status()
             .is_ok_and(|s| s.success());
