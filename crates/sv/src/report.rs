@@ -168,13 +168,16 @@ impl Report {
         Some(pid)
     }
 
-    /// Ends the current line, if one is open.
+    /// Ends the current line, if one is open. Lines are written out in
+    /// batches (before sv waits, and at exit), not one write per line.
     pub fn end_line(&mut self) {
         if self.open {
             self.out.push(b'\n');
             self.open = false;
         }
-        self.flush();
+        if self.out.len() >= 16 * 1024 {
+            self.flush();
+        }
     }
 
     /// Writes out what has been collected.
