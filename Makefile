@@ -21,8 +21,8 @@ CARGO   ?= cargo
 export RUNIT_SVDIR := $(SVDIR)
 
 # Programs by runit's names: BIN_PROGS go to BINDIR, SBIN_PROGS to SBINDIR.
-BIN_PROGS  = runsv sv chpst svok svstat svc tai64n tai64nlocal svlogd
-SBIN_PROGS = runit runit-init utmpset
+BIN_PROGS  = runsv sv chpst svok svstat svc tai64n tai64nlocal svlogd runsvdir
+SBIN_PROGS = runit runit-init utmpset runsvchdir
 # chpst's daemontools names: symlinks to chpst in BINDIR (it acts by argv[0]).
 PERSONALITIES = envdir envuidgid pgrphack setlock setuidgid softlimit
 

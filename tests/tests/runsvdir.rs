@@ -1,0 +1,704 @@
+//! runsvdir end to end: services added, removed, renamed, symlinked and
+//! hidden while it runs; a killed runsv restarted; SIGHUP and SIGTERM; the
+//! `log` status area in /proc/PID/cmdline; the warnings for a missing or
+//! unusable services directory and a missing runsv; a scale run with
+//! 2,000 services. Where runit 2.1.2 is the truth the same scenario runs
+//! against the reference runsvdir (with the reference runsv) and the
+//! outcomes are compared. Only outcomes are asserted, within runit's own
+//! five-second bound, never how fast ours is.
+
+use std::collections::BTreeSet;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use runit_tests::*;
+use rustix::process::Signal;
+
+/// A run script that records its pid (the pid of the sleep it becomes).
+const RUN: &str = "#!/bin/sh\necho $$ > started\nexec sleep 1000\n";
+
+/// runit's scan bound plus slack for two busy cores.
+const RUNIT_BOUND: Duration = Duration::from_secs(15);
+
+/// One implementation: a runsvdir and the directory its runsv comes from.
+struct Suite {
+    name: &'static str,
+    runsvdir: PathBuf,
+    path: PathBuf,
+}
+
+impl Suite {
+    fn ours() -> Suite {
+        Suite {
+            name: "ours",
+            runsvdir: bin("runsvdir"),
+            path: bin_dir(),
+        }
+    }
+    fn theirs(r: &Reference) -> Suite {
+        Suite {
+            name: "runit",
+            runsvdir: r.runit("runsvdir"),
+            path: r.dir.join("runit"),
+        }
+    }
+    /// Ours, and the reference when available.
+    fn all() -> Vec<Suite> {
+        let mut v = vec![Suite::ours()];
+        if let Some(r) = reference() {
+            v.push(Suite::theirs(r));
+        }
+        v
+    }
+    fn path_env(&self) -> std::ffi::OsString {
+        let mut p = self.path.clone().into_os_string();
+        p.push(":");
+        p.push(std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()));
+        p
+    }
+}
+
+/// A running runsvdir of one suite, with stderr going to a file.
+struct Running {
+    pid: u32,
+    err: PathBuf,
+}
+
+fn start(sb: &mut Sandbox, suite: &Suite, args: &[&str]) -> Running {
+    start_with_path(sb, suite, args, &suite.path_env())
+}
+
+fn start_with_path(
+    sb: &mut Sandbox,
+    suite: &Suite,
+    args: &[&str],
+    path: &std::ffi::OsStr,
+) -> Running {
+    let err = sb.join(format!("err.{}", suite.name));
+    let f = std::fs::File::create(&err).unwrap();
+    let mut c = sb.command(&suite.runsvdir);
+    c.args(args)
+        .env("PATH", path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(f);
+    let pid = sb.spawn(c);
+    Running { pid, err }
+}
+
+/// The runsv children of `parent`: (pid, service name).
+fn runsv_children(parent: u32) -> Vec<(u32, String)> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(rest) = stat.rsplit_once(')').map(|r| r.1) else {
+            continue;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        if f.first() == Some(&"Z") || f.get(1).and_then(|p| p.parse::<u32>().ok()) != Some(parent) {
+            continue;
+        }
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let argv: Vec<String> = cmd
+            .split(|&b| b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if argv.len() == 2 && argv[0] == "runsv" {
+            v.push((pid, argv[1].clone()));
+        }
+    }
+    v.sort_by(|a, b| a.1.cmp(&b.1));
+    v
+}
+
+fn names(v: &[(u32, String)]) -> Vec<String> {
+    v.iter().map(|(_, n)| n.clone()).collect()
+}
+
+/// The pid recorded by a service's run script once it runs.
+fn started(svc: &Path) -> Option<u32> {
+    read(svc.join("started")).trim().parse().ok()
+}
+
+fn wait_started(svc: &Path, limit: Duration) -> u32 {
+    wait_for(&format!("{} started", svc.display()), limit, || {
+        started(svc).filter(|&p| alive(p))
+    })
+}
+
+/// Waits until runsvdir's runsv children are exactly `want` (by name).
+fn wait_children(pid: u32, want: &[&str], limit: Duration) -> Vec<(u32, String)> {
+    let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+    let start = Instant::now();
+    loop {
+        let now = runsv_children(pid);
+        if names(&now) == want {
+            return now;
+        }
+        if start.elapsed() > limit {
+            panic!(
+                "runsv children of {pid}: want {want:?}, have {:?}",
+                names(&now)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends HUP (TERM to every runsv, exit 111) and waits for everything
+/// the sandbox started to be gone.
+fn hangup(sb: &mut Sandbox, r: &Running) -> i32 {
+    kill(r.pid, Signal::HUP);
+    let st = sb.wait_exit(r.pid, WAIT);
+    st.code().unwrap_or(-1)
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    read(path).lines().map(str::to_string).collect()
+}
+
+fn unique_lines(path: &Path) -> BTreeSet<String> {
+    lines(path).into_iter().collect()
+}
+
+/// The argument `index` of a process's command line.
+fn cmdline_arg(pid: u32, index: usize) -> Vec<u8> {
+    let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    cmd.split(|&b| b == 0)
+        .nth(index)
+        .unwrap_or_default()
+        .to_vec()
+}
+
+// ---------------------------------------------------------------------
+// Changes while running
+
+/// The same scenario against ours and runit's; every outcome must match.
+#[test]
+fn add_remove_rename_symlink_and_dot_directories() {
+    let mut outcomes = Vec::new();
+    for suite in Suite::all() {
+        let mut sb = Sandbox::new();
+        let s = sb.join("s");
+        make_service(&s.join("a"), RUN);
+        make_service(&s.join("b"), RUN);
+        make_service(&s.join(".hidden"), RUN);
+        make_service(&sb.join("elsewhere/x"), RUN);
+        std::fs::write(s.join("file"), "not a service").unwrap();
+        let r = start(&mut sb, &suite, &["s"]);
+        let first = wait_children(r.pid, &["a", "b"], RUNIT_BOUND);
+        let a_sleep = wait_started(&s.join("a"), WAIT);
+        wait_started(&s.join("b"), WAIT);
+
+        // A new service and a symlink to a directory elsewhere.
+        make_service(&s.join("c"), RUN);
+        std::os::unix::fs::symlink(sb.join("elsewhere/x"), s.join("l")).unwrap();
+        wait_children(r.pid, &["a", "b", "c", "l"], RUNIT_BOUND);
+        wait_started(&s.join("c"), WAIT);
+        wait_started(&sb.join("elsewhere/x"), WAIT);
+
+        // Rename a: same directory, so the same runsv and the same ./run.
+        std::fs::rename(s.join("a"), s.join("a2")).unwrap();
+        // Take b out of the directory: its runsv gets TERM and goes.
+        std::fs::rename(s.join("b"), sb.join("b-out")).unwrap();
+        // A new dot directory is ignored like the first one.
+        make_service(&s.join(".later"), RUN);
+        // A service added last shows the scan after those changes is done.
+        make_service(&s.join("d"), RUN);
+        wait_started(&s.join("d"), RUNIT_BOUND);
+        let after = wait_children(r.pid, &["a", "c", "d", "l"], RUNIT_BOUND);
+        let a_pid = first.iter().find(|(_, n)| n == "a").unwrap().0;
+        assert_eq!(
+            after[0].0, a_pid,
+            "{}: renamed service keeps its runsv",
+            suite.name
+        );
+        assert_eq!(
+            started(&s.join("a2")),
+            Some(a_sleep),
+            "{}: and its ./run",
+            suite.name
+        );
+        assert!(alive(a_sleep));
+        wait_until("b's runsv and ./run gone", WAIT, || {
+            !alive(first[1].0) && !started(&sb.join("b-out")).is_some_and(alive)
+        });
+        assert!(!s.join(".hidden/supervise").exists() && !s.join(".later/supervise").exists());
+
+        // A directory replaced by a new one (new inode) is a new service.
+        let c_old = runsv_children(r.pid)
+            .into_iter()
+            .find(|(_, n)| n == "c")
+            .unwrap()
+            .0;
+        std::fs::rename(s.join("c"), sb.join("c-old")).unwrap();
+        make_service(&s.join("c"), RUN);
+        wait_until("c replaced", RUNIT_BOUND, || {
+            runsv_children(r.pid)
+                .iter()
+                .any(|(p, n)| n == "c" && *p != c_old)
+                && !alive(c_old)
+        });
+        wait_started(&s.join("c"), WAIT);
+
+        let code = hangup(&mut sb, &r);
+        sb.assert_no_leaks();
+        outcomes.push((code, unique_lines(&r.err)));
+    }
+    assert_eq!(outcomes[0].0, 111);
+    assert!(outcomes[0].1.is_empty(), "ours printed {:?}", outcomes[0].1);
+    if outcomes.len() == 2 {
+        assert_eq!(outcomes[0], outcomes[1], "ours vs runit 2.1.2");
+    }
+}
+
+#[test]
+fn dangling_symlink_warns_and_duplicate_names_share_one_runsv() {
+    let mut outcomes = Vec::new();
+    for suite in Suite::all() {
+        let mut sb = Sandbox::new();
+        let s = sb.join("s");
+        make_service(&s.join("a"), RUN);
+        std::os::unix::fs::symlink("a", s.join("same")).unwrap();
+        std::os::unix::fs::symlink("nowhere", s.join("dangling")).unwrap();
+        let r = start(&mut sb, &suite, &["s"]);
+        wait_started(&s.join("a"), RUNIT_BOUND);
+        wait_until("warning", WAIT, || !read(&r.err).is_empty());
+        let kids = runsv_children(r.pid);
+        assert_eq!(
+            kids.len(),
+            1,
+            "{}: one runsv for two names: {kids:?}",
+            suite.name
+        );
+        let code = hangup(&mut sb, &r);
+        sb.assert_no_leaks();
+        outcomes.push((code, unique_lines(&r.err)));
+    }
+    let want: BTreeSet<String> =
+        ["runsvdir s: warning: unable to stat dangling: file does not exist".to_string()].into();
+    assert_eq!(outcomes[0], (111, want));
+    if outcomes.len() == 2 {
+        assert_eq!(outcomes[0], outcomes[1], "ours vs runit 2.1.2");
+    }
+}
+
+#[test]
+fn killed_runsv_is_restarted() {
+    let mut outcomes = Vec::new();
+    for suite in Suite::all() {
+        let mut sb = Sandbox::new();
+        let s = sb.join("s");
+        make_service(&s.join("a"), RUN);
+        let r = start(&mut sb, &suite, &["s"]);
+        let old = wait_children(r.pid, &["a"], RUNIT_BOUND)[0].0;
+        let old_sleep = wait_started(&s.join("a"), WAIT);
+        kill(old, Signal::KILL);
+        // The ./run of the killed runsv lives on; the new runsv cannot
+        // know it. Remove its record so the new ./run is seen.
+        wait_until("old runsv gone", WAIT, || !alive(old));
+        std::fs::remove_file(s.join("a/started")).unwrap();
+        let new = wait_for("runsv restarted", RUNIT_BOUND, || {
+            runsv_children(r.pid)
+                .into_iter()
+                .find(|(p, n)| n == "a" && *p != old)
+        });
+        let new_sleep = wait_started(&s.join("a"), WAIT);
+        assert_ne!(new_sleep, old_sleep);
+        kill(old_sleep, Signal::KILL);
+        let code = hangup(&mut sb, &r);
+        wait_until("new runsv gone", WAIT, || !alive(new.0));
+        sb.assert_no_leaks();
+        outcomes.push((code, unique_lines(&r.err)));
+    }
+    assert_eq!(outcomes[0].0, 111);
+    if outcomes.len() == 2 {
+        assert_eq!(outcomes[0], outcomes[1], "ours vs runit 2.1.2");
+    }
+}
+
+// ---------------------------------------------------------------------
+// Signals
+
+#[test]
+fn sighup_terminates_every_runsv_and_exits_111() {
+    for suite in Suite::all() {
+        let mut sb = Sandbox::new();
+        let s = sb.join("s");
+        for n in ["a", "b", "c"] {
+            make_service(&s.join(n), RUN);
+        }
+        let r = start(&mut sb, &suite, &["s"]);
+        let kids = wait_children(r.pid, &["a", "b", "c"], RUNIT_BOUND);
+        let sleeps: Vec<u32> = ["a", "b", "c"]
+            .iter()
+            .map(|n| wait_started(&s.join(n), WAIT))
+            .collect();
+        assert_eq!(hangup(&mut sb, &r), 111, "{}", suite.name);
+        wait_until("every runsv and ./run gone", WAIT, || {
+            kids.iter().all(|(p, _)| !alive(*p)) && sleeps.iter().all(|p| !alive(*p))
+        });
+        sb.assert_no_leaks();
+        assert_eq!(read(&r.err), "", "{}", suite.name);
+    }
+}
+
+#[test]
+fn sigterm_exits_0_and_leaves_runsv_running() {
+    for suite in Suite::all() {
+        let mut sb = Sandbox::new();
+        let s = sb.join("s");
+        for n in ["a", "b"] {
+            make_service(&s.join(n), RUN);
+        }
+        let r = start(&mut sb, &suite, &["-P", "s"]);
+        let kids = wait_children(r.pid, &["a", "b"], RUNIT_BOUND);
+        let sleeps: Vec<u32> = ["a", "b"]
+            .iter()
+            .map(|n| wait_started(&s.join(n), WAIT))
+            .collect();
+        // -P: each runsv leads its own session.
+        for (p, _) in &kids {
+            let stat = read(format!("/proc/{p}/stat"));
+            let f: Vec<&str> = stat
+                .rsplit_once(')')
+                .unwrap()
+                .1
+                .split_whitespace()
+                .collect();
+            assert_eq!(f[3], p.to_string(), "{}: session of runsv {p}", suite.name);
+        }
+        kill(r.pid, Signal::TERM);
+        let st = sb.wait_exit(r.pid, WAIT);
+        assert_eq!(st.code(), Some(0), "{}", suite.name);
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            kids.iter().all(|(p, _)| alive(*p)),
+            "{}: runsv left running",
+            suite.name
+        );
+        assert!(sleeps.iter().all(|p| alive(*p)));
+        // Clean up by pid: runsv stops its service on TERM.
+        for (p, _) in &kids {
+            kill(*p, Signal::TERM);
+        }
+        wait_until("runsv gone", WAIT, || kids.iter().all(|(p, _)| !alive(*p)));
+        sb.assert_no_leaks();
+    }
+}
+
+#[test]
+fn sigalrm_forces_a_rescan_and_records_it() {
+    // Debian's runsvdir rescans on SIGALRM and writes the time to
+    // ./.forced-rescan; ours does the same.
+    for suite in Suite::all() {
+        let mut sb = Sandbox::new();
+        let s = sb.join("s");
+        make_service(&s.join("a"), RUN);
+        let r = start(&mut sb, &suite, &["s"]);
+        // Once a service runs, the signal handlers are in place.
+        wait_started(&s.join("a"), RUNIT_BOUND);
+        kill(r.pid, Signal::ALARM);
+        let label = wait_for("forced-rescan written", WAIT, || {
+            let t = read(s.join(".forced-rescan"));
+            (t.len() == 25).then_some(t)
+        });
+        assert!(label.starts_with("@4000000"), "{}: {label:?}", suite.name);
+        assert!(supervise_proto::Tai64n::parse(&label).is_some());
+        let mode = std::fs::metadata(s.join(".forced-rescan")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(mode.permissions().mode() & 0o777, 0o644 & !current_umask());
+        assert_eq!(hangup(&mut sb, &r), 111);
+        sb.assert_no_leaks();
+    }
+}
+
+fn current_umask() -> u32 {
+    let status = read("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Umask:"))
+        .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        .unwrap_or(0o022)
+}
+
+// ---------------------------------------------------------------------
+// The log argument
+
+#[test]
+fn log_argument_status_area_matches_runit() {
+    let log = format!("log: {}", ".".repeat(60));
+    let mut shown = Vec::new();
+    for suite in Suite::all() {
+        let mut sb = Sandbox::new();
+        let s = sb.join("s");
+        make_service(
+            &s.join("a"),
+            "#!/bin/sh\nwhile [ ! -e go ]; do sleep 0.02; done\necho hello-from-a >&2\nprintf 'x\\000y\\n' >&2\nexec sleep 1000\n",
+        );
+        let r = start(&mut sb, &suite, &["s", &log]);
+        // The first dot comes with the first scan.
+        wait_until("first dot", WAIT, || cmdline_arg(r.pid, 2).ends_with(b"."));
+        assert_eq!(
+            cmdline_arg(r.pid, 2),
+            format!("log: {}", ".".repeat(60)).into_bytes(),
+            "{}",
+            suite.name
+        );
+        std::fs::write(s.join("a/go"), "").unwrap();
+        wait_until("message in the status area", WAIT, || {
+            cmdline_arg(r.pid, 2).ends_with(b"xy\n")
+        });
+        let area = cmdline_arg(r.pid, 2);
+        assert_eq!(area.len(), log.len(), "{}: length kept", suite.name);
+        assert_eq!(&area[..5], b"log: ");
+        // Nothing reaches the real stderr.
+        assert_eq!(read(&r.err), "", "{}", suite.name);
+        // The whole command line keeps its shape for ps.
+        let argv0 = cmdline_arg(r.pid, 0);
+        assert_eq!(argv0, suite.runsvdir.as_os_str().as_bytes());
+        shown.push(String::from_utf8_lossy(&area).into_owned());
+        assert_eq!(hangup(&mut sb, &r), 111);
+        sb.assert_no_leaks();
+    }
+    let want = format!("log: {}hello-from-a\nxy\n", ".".repeat(60 - 16));
+    assert_eq!(shown[0], want);
+    if shown.len() == 2 {
+        assert_eq!(shown[0], shown[1], "ours vs runit 2.1.2");
+    }
+}
+
+#[test]
+fn short_log_argument_is_refused_with_runits_warnings() {
+    let mut outcomes = Vec::new();
+    for suite in Suite::all() {
+        let mut sb = Sandbox::new();
+        std::fs::create_dir_all(sb.join("s")).unwrap();
+        let r = start(&mut sb, &suite, &["s", "123456"]);
+        wait_until("warnings", WAIT, || lines(&r.err).len() >= 2);
+        assert_eq!(cmdline_arg(r.pid, 2), b"123456");
+        assert_eq!(hangup(&mut sb, &r), 111);
+        sb.assert_no_leaks();
+        outcomes.push(read(&r.err));
+    }
+    assert_eq!(
+        outcomes[0],
+        "runsvdir s: warning: log must have at least seven characters.\nrunsvdir s: warning: log service disabled.\n"
+    );
+    if outcomes.len() == 2 {
+        assert_eq!(outcomes[0], outcomes[1], "ours vs runit 2.1.2");
+    }
+}
+
+// ---------------------------------------------------------------------
+// Problems: runit's warnings, retried, never a crash
+
+#[test]
+fn missing_services_directory_is_retried_until_it_appears() {
+    let mut outcomes = Vec::new();
+    for suite in Suite::all() {
+        let mut sb = Sandbox::new();
+        let r = start(&mut sb, &suite, &["s"]);
+        wait_until("two warnings (retried)", WAIT, || lines(&r.err).len() >= 2);
+        assert!(
+            sb.try_wait(r.pid).is_none(),
+            "{}: still running",
+            suite.name
+        );
+        make_service(&sb.join("s/a"), RUN);
+        wait_started(&sb.join("s/a"), RUNIT_BOUND);
+        assert_eq!(hangup(&mut sb, &r), 111);
+        sb.assert_no_leaks();
+        outcomes.push(unique_lines(&r.err));
+    }
+    let want: BTreeSet<String> =
+        ["runsvdir s: warning: unable to stat s: file does not exist".to_string()].into();
+    assert_eq!(outcomes[0], want);
+    if outcomes.len() == 2 {
+        assert_eq!(outcomes[0], outcomes[1], "ours vs runit 2.1.2");
+    }
+}
+
+#[test]
+fn services_path_that_is_not_a_directory() {
+    let mut outcomes = Vec::new();
+    for suite in Suite::all() {
+        let mut sb = Sandbox::new();
+        std::fs::write(sb.join("s"), "").unwrap();
+        let r = start(&mut sb, &suite, &["s"]);
+        wait_until("warnings (retried)", WAIT, || lines(&r.err).len() >= 2);
+        assert_eq!(hangup(&mut sb, &r), 111);
+        sb.assert_no_leaks();
+        outcomes.push(unique_lines(&r.err));
+    }
+    let want: BTreeSet<String> =
+        ["runsvdir s: warning: unable to change directory to s: not a directory".to_string()]
+            .into();
+    assert_eq!(outcomes[0], want);
+    if outcomes.len() == 2 {
+        assert_eq!(outcomes[0], outcomes[1], "ours vs runit 2.1.2");
+    }
+}
+
+#[test]
+fn runsv_missing_from_path_is_reported_and_retried() {
+    let mut outcomes = Vec::new();
+    for suite in Suite::all() {
+        let mut sb = Sandbox::new();
+        make_service(&sb.join("s/a"), RUN);
+        let empty = sb.join("empty-bin");
+        std::fs::create_dir_all(&empty).unwrap();
+        let r = start_with_path(&mut sb, &suite, &["s"], empty.as_os_str());
+        wait_until("retried", WAIT, || lines(&r.err).len() >= 2);
+        assert!(
+            sb.try_wait(r.pid).is_none(),
+            "{}: still running",
+            suite.name
+        );
+        assert_eq!(hangup(&mut sb, &r), 111);
+        sb.assert_no_leaks();
+        outcomes.push(unique_lines(&r.err));
+    }
+    let want: BTreeSet<String> =
+        ["runsvdir s: fatal: unable to start runsv a: file does not exist".to_string()].into();
+    assert_eq!(outcomes[0], want);
+    if outcomes.len() == 2 {
+        assert_eq!(outcomes[0], outcomes[1], "ours vs runit 2.1.2");
+    }
+}
+
+#[test]
+fn unreadable_services_directory() {
+    // As an unprivileged user: a directory that can be entered but not
+    // listed. Needs setpriv and binaries the user may run.
+    let Some(setpriv) = ["/usr/bin/setpriv", "/bin/setpriv"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+    else {
+        eprintln!("setpriv not available: skipped");
+        return;
+    };
+    let Ok(out) = Command::new(&setpriv).arg("--version").output() else {
+        eprintln!("setpriv not runnable: skipped");
+        return;
+    };
+    if !out.status.success() || !rustix::process::geteuid().is_root() {
+        eprintln!("needs root and setpriv: skipped");
+        return;
+    }
+    let mut outcomes = Vec::new();
+    for suite in Suite::all() {
+        let mut sb = Sandbox::new();
+        use std::os::unix::fs::PermissionsExt;
+        let bindir = sb.join("bin");
+        std::fs::create_dir_all(&bindir).unwrap();
+        for p in ["runsvdir", "runsv"] {
+            let src = if p == "runsvdir" {
+                suite.runsvdir.clone()
+            } else {
+                suite.path.join(p)
+            };
+            std::fs::copy(&src, bindir.join(p)).unwrap();
+        }
+        std::fs::set_permissions(sb.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::create_dir_all(sb.join("s")).unwrap();
+        std::fs::set_permissions(sb.join("s"), std::fs::Permissions::from_mode(0o711)).unwrap();
+        let err = sb.join("err");
+        let mut c = sb.command(&setpriv);
+        c.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+            .arg(bindir.join("runsvdir"))
+            .arg("s")
+            .env("PATH", &bindir)
+            .stdin(Stdio::null())
+            .stderr(std::fs::File::create(&err).unwrap());
+        let pid = sb.spawn(c);
+        wait_until("warning", WAIT, || !read(&err).is_empty());
+        kill(pid, Signal::HUP);
+        let st = sb.wait_exit(pid, WAIT);
+        assert_eq!(st.code(), Some(111));
+        sb.assert_no_leaks();
+        outcomes.push(read(&err));
+    }
+    assert_eq!(
+        outcomes[0],
+        "runsvdir s: warning: unable to open directory s: access denied\n"
+    );
+    if outcomes.len() == 2 {
+        assert_eq!(outcomes[0], outcomes[1], "ours vs runit 2.1.2");
+    }
+}
+
+#[test]
+fn usage_texts_match_runit() {
+    let Some(r) = reference() else { return };
+    let ours = Suite::ours();
+    let theirs = Suite::theirs(r);
+    for args in [&[][..], &["-P"][..], &["--"][..], &["-Px"][..]] {
+        let mut got = Vec::new();
+        for suite in [&ours, &theirs] {
+            let sb = Sandbox::new();
+            let mut c = sb.command(&suite.runsvdir);
+            c.args(args);
+            let out = sb.run(c);
+            let text = String::from_utf8_lossy(&out.stderr)
+                .replace(suite.runsvdir.to_str().unwrap(), "PROG");
+            got.push((out.status.code(), text, out.stdout));
+        }
+        assert_eq!(got[0], got[1], "args {args:?}");
+        assert_eq!(got[0].0, Some(1));
+        assert_eq!(got[0].1, "usage: PROG [-P] dir\n\n");
+    }
+}
+
+// ---------------------------------------------------------------------
+// Scale
+
+/// 2,000 services (twice runit's limit): all start, one `sv status` sees
+/// them all running, and SIGHUP takes everything down in bounded time.
+#[test]
+fn two_thousand_services() {
+    const N: usize = 2000;
+    let mut sb = Sandbox::new();
+    let s = sb.join("s");
+    for i in 0..N {
+        make_service(&s.join(format!("s{i:04}")), "#!/bin/sh\nexec sleep 1000\n");
+    }
+    let t0 = Instant::now();
+    let r = start(&mut sb, &Suite::ours(), &["s"]);
+    wait_until("2000 runsv", Duration::from_secs(60), || {
+        runsv_children(r.pid).len() == N
+    });
+    let args: Vec<String> = (0..N).map(|i| format!("./s/s{i:04}")).collect();
+    let sv = bin("sv");
+    let mut last = String::new();
+    wait_until("all running per sv status", Duration::from_secs(60), || {
+        let mut c = sb.command(&sv);
+        c.arg("status").args(&args);
+        let out = sb.run(c);
+        last = String::from_utf8_lossy(&out.stdout).into_owned();
+        out.status.success() && last.lines().filter(|l| l.starts_with("run: ")).count() == N
+    });
+    eprintln!("2000 services running after {:?}", t0.elapsed());
+    assert_eq!(last.lines().count(), N, "{}", &last[..last.len().min(500)]);
+    // No descriptor leaks: runsvdir holds a handful, whatever the count.
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", r.pid))
+        .unwrap()
+        .count();
+    assert!(fds < 20, "runsvdir has {fds} descriptors open");
+    let t1 = Instant::now();
+    assert_eq!(hangup(&mut sb, &r), 111);
+    wait_until("every process gone", Duration::from_secs(60), || {
+        sb.live_processes().is_empty()
+    });
+    eprintln!("torn down in {:?}", t1.elapsed());
+    sb.assert_no_leaks();
+}
