@@ -95,7 +95,7 @@ fn unsupervised_directory() {
     // A FIFO nobody reads: runsv is not running.
     rustix::fs::mkfifoat(
         rustix::fs::CWD,
-        &t.path().join("svc/supervise/ok"),
+        t.path().join("svc/supervise/ok"),
         rustix::fs::Mode::from_raw_mode(0o600),
     )
     .unwrap();
