@@ -7,6 +7,7 @@
 mod chpst;
 pub mod common;
 mod runit;
+mod runsvdir;
 mod supervise;
 mod svlogd;
 mod svtools;
@@ -22,6 +23,7 @@ const BENCHES: &[Bench] = &[
     ("svtools", svtools::run),
     ("runit", runit::run),
     ("svlogd", svlogd::run),
+    ("runsvdir", runsvdir::run),
 ];
 
 pub fn names() -> Vec<&'static str> {
