@@ -4,7 +4,8 @@
 #   make check      every test (unit, CLI, end-to-end, differential vs runit 2.1.2)
 #   make demo       supervise the bundled examples/ tree, show it working, clean up
 #   make bench      benchmarks side by side with the reference binaries
-#   make install    PREFIX=/usr/local DESTDIR= BINDIR= SBINDIR=
+#   make install    PREFIX=/usr/local DESTDIR= BINDIR= SBINDIR= MANDIR=
+#   make static     statically linked, stripped binaries in dist/
 #
 # Build-time settings (distro paths):
 #   SVDIR           sv's default service directory: upstream /service,
@@ -27,8 +28,10 @@ SBIN_PROGS = runit runit-init utmpset runsvchdir
 PERSONALITIES = envdir envuidgid pgrphack setlock setuidgid softlimit
 
 RELEASE = target/release
+TRIPLE  ?= $(shell rustc -vV | sed -n 's/^host: //p')
+STATIC  = target/$(TRIPLE)/release
 
-.PHONY: all check demo bench install uninstall clean settings
+.PHONY: all check demo bench install install-files uninstall static clean settings
 
 all: settings
 	$(CARGO) build --release --workspace --bins
@@ -47,17 +50,30 @@ demo: all
 bench: all
 	$(CARGO) run --release -p xtask -- bench
 
-install: all
-	install -d "$(DESTDIR)$(BINDIR)"
+install: all install-files
+
+# Installs what is in $(RELEASE) without building (packaging scripts and
+# the install test use it with RELEASE= pointing at their build).
+install-files:
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(MANDIR)/man8"
 	for p in $(BIN_PROGS); do install -m 0755 "$(RELEASE)/$$p" "$(DESTDIR)$(BINDIR)/$$p"; done
-	test -z "$(SBIN_PROGS)" || install -d "$(DESTDIR)$(SBINDIR)"
 	for p in $(SBIN_PROGS); do install -m 0755 "$(RELEASE)/$$p" "$(DESTDIR)$(SBINDIR)/$$p"; done
 	for p in $(PERSONALITIES); do ln -sf chpst "$(DESTDIR)$(BINDIR)/$$p"; done
+	for m in docs/man/*.8; do install -m 0644 "$$m" "$(DESTDIR)$(MANDIR)/man8/"; done
 
 uninstall:
-	for p in $(BIN_PROGS); do rm -f "$(DESTDIR)$(BINDIR)/$$p"; done
+	for p in $(BIN_PROGS) $(PERSONALITIES); do rm -f "$(DESTDIR)$(BINDIR)/$$p"; done
 	for p in $(SBIN_PROGS); do rm -f "$(DESTDIR)$(SBINDIR)/$$p"; done
-	for p in $(PERSONALITIES); do rm -f "$(DESTDIR)$(BINDIR)/$$p"; done
+	for m in docs/man/*.8; do rm -f "$(DESTDIR)$(MANDIR)/man8/$${m##*/}"; done
+
+# Every program linked statically (glibc, crt-static) and stripped, in
+# dist/. chpst still looks users up through NSS, which a static glibc loads
+# at run time from the system's shared libraries of the same glibc version.
+static:
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --workspace --bins --target $(TRIPLE)
+	mkdir -p dist
+	for p in $(BIN_PROGS) $(SBIN_PROGS); do cp "$(STATIC)/$$p" dist/ && strip dist/$$p; done
+	ls -l dist
 
 clean:
 	$(CARGO) clean
