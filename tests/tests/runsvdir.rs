@@ -702,3 +702,39 @@ fn two_thousand_services() {
     eprintln!("torn down in {:?}", t1.elapsed());
     sb.assert_no_leaks();
 }
+
+/// runsvchdir re-points the services path: runsvdir notices at its
+/// periodic check (inotify cannot see it), starts the new level's services
+/// and stops the old level's.
+#[test]
+fn runlevel_switch_with_runsvchdir() {
+    let mut outcomes = Vec::new();
+    for suite in Suite::all() {
+        let mut sb = Sandbox::new();
+        let levels = sb.join("levels");
+        make_service(&levels.join("default/a"), RUN);
+        make_service(&levels.join("single/b"), RUN);
+        std::os::unix::fs::symlink("default", levels.join("current")).unwrap();
+        std::os::unix::fs::symlink(levels.join("current"), sb.join("service")).unwrap();
+        let r = start(&mut sb, &suite, &["service"]);
+        let a = wait_children(r.pid, &["a"], RUNIT_BOUND);
+        wait_started(&levels.join("default/a"), WAIT);
+        let mut c = sb.command(bin("runsvchdir"));
+        c.arg("single").env("RUNSVDIR", &levels);
+        let out = sb.run(c);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "runsvchdir: single: now current.\n"
+        );
+        wait_children(r.pid, &["b"], RUNIT_BOUND);
+        wait_started(&levels.join("single/b"), WAIT);
+        wait_until("a stopped", WAIT, || !alive(a[0].0));
+        assert_eq!(hangup(&mut sb, &r), 111);
+        sb.assert_no_leaks();
+        outcomes.push(read(&r.err));
+    }
+    assert_eq!(outcomes[0], "");
+    if outcomes.len() == 2 {
+        assert_eq!(outcomes[0], outcomes[1], "ours vs runit 2.1.2");
+    }
+}
