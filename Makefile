@@ -42,7 +42,7 @@ settings:
 # The end-to-end tests drive the built binaries, so build them first.
 check:
 	$(CARGO) build --workspace --bins
-	RUNIT_RS_REQUIRE_REFERENCE=1 $(CARGO) test --workspace
+	RUNIT_RS_REQUIRE_REFERENCE=1 $(CARGO) test --workspace --no-fail-fast
 
 demo: all
 	sh examples/demo.sh $(RELEASE)
