@@ -290,6 +290,9 @@ fn down_file_once_and_up() {
     let p = wait_running(&d);
     assert_eq!(masked_status(&d), "pid=P paused=0 want=d term=0 state=1");
     assert_eq!(read(d.join("supervise/stat")), "run, want down\n");
+    wait_until("./run got going", WAIT, || {
+        read(d.join("runs")).lines().count() == 1
+    });
     kill(p, rustix::process::Signal::TERM);
     wait_down(&d);
     // Once means once: no restart.
@@ -330,11 +333,12 @@ fn signals_pause_and_term_flag() {
     send_control(&d, b"p").unwrap();
     wait_status(&d, "paused", |s| s.paused);
     assert_eq!(read(d.join("supervise/stat")), "run, paused\n");
-    let st = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap();
-    assert!(
-        st.rsplit(')').next().unwrap().trim_start().starts_with('T'),
-        "stopped"
-    );
+    wait_until("process stopped", WAIT, || {
+        read(format!("/proc/{p}/stat"))
+            .rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim_start().starts_with('T'))
+    });
     send_control(&d, b"c").unwrap();
     wait_status(&d, "continued", |s| !s.paused);
     // TERM is trapped: d leaves it running with "got TERM".
@@ -426,24 +430,22 @@ fn no_line_is_lost_while_the_logger_restarts() {
     let d = sb.path().join("svc");
     make_service(
         &d,
-        "#!/bin/sh\ni=0\nwhile [ $i -lt 3000 ]; do echo line $i; i=$((i+1)); done\nexec sleep 1000\n",
+        "#!/bin/sh\ni=0\nwhile [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done\nexec sleep 1000\n",
     );
-    write_script(d.join("log/run"), "#!/bin/sh\nexec cat >> out\n");
+    // The logger takes 500 lines and exits (sh's read consumes no more
+    // than one line), so it is restarted three times while the service's
+    // output waits in the pipe runsv keeps open.
+    write_script(
+        d.join("log/run"),
+        "#!/bin/sh\ni=0\nwhile [ $i -lt 500 ] && read -r l; do echo \"$l\"; i=$((i+1)); done >> out\necho restart >> restarts\n",
+    );
     let pid = start_runsv(&mut sb, &bin("runsv"), &d);
-    // Kill the logger a few times while the service writes.
-    for _ in 0..3 {
-        let lp = wait_running(&d.join("log"));
-        kill(lp, rustix::process::Signal::KILL);
-        wait_status(&d.join("log"), "log restarted", |s| {
-            s.pid != lp && s.pid != 0
-        });
-    }
     wait_until("all lines", WAIT * 2, || {
-        read(d.join("log/out")).lines().count() >= 3000
+        read(d.join("log/out")).lines().count() >= 2000
     });
-    let out = read(d.join("log/out"));
-    let expect: String = (0..3000).map(|i| format!("line {i}\n")).collect();
-    assert_eq!(out, expect);
+    let expect: String = (0..2000).map(|i| format!("line {i}\n")).collect();
+    assert_eq!(read(d.join("log/out")), expect);
+    assert!(read(d.join("log/restarts")).lines().count() >= 3);
     stop_runsv(&mut sb, pid, &d).unwrap();
     sb.assert_no_leaks();
 }
