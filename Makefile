@@ -33,8 +33,21 @@ STATIC  = target/$(TRIPLE)/release
 
 .PHONY: all check demo bench install install-files uninstall static clean settings
 
+# Linked statically (glibc, crt-static) in the release build: runsv and
+# runsvdir run once per service or machine for its whole life, and static
+# linking saves each process the private pages of the dynamic loader and
+# libc's relocations (runsv: ~87 kB PSS instead of ~129 kB); the short-lived
+# tools start faster. chpst stays dynamic: it looks users up through NSS.
+# Each entry is CRATE:BINARY.
+STATIC_BINS = runsv:runsv runsvdir:runsvdir svlogd:svlogd sv:sv svok:svok \
+	svstat:svstat svc:svc tai64n:tai64n tai64n:tai64nlocal runit:runit \
+	runit:runit-init utmpset:utmpset runsvchdir:runsvchdir
+
 all: settings
 	$(CARGO) build --release --workspace --bins
+	for cb in $(STATIC_BINS); do \
+	  $(CARGO) rustc -q --release -p $${cb%%:*} --bin $${cb##*:} -- -C target-feature=+crt-static || exit 1; \
+	done
 
 settings:
 	@echo "sv default service directory (SVDIR): $(SVDIR)"

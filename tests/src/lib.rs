@@ -140,14 +140,18 @@ pub fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
     wait_for(what, limit, || f().then_some(()))
 }
 
-/// Writes an executable (0755) script.
+/// Writes an executable (0755) script, atomically (a supervisor watching
+/// the directory never sees it half written).
 pub fn write_script(path: impl AsRef<Path>, body: &str) {
     let path = path.as_ref();
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).unwrap();
     }
-    std::fs::write(path, body).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, body).unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
 }
 
 /// Reads a file to a string, or "" when it cannot be read.
@@ -349,10 +353,23 @@ impl Drop for Sandbox {
     }
 }
 
-/// Creates a service directory `dir` with a `run` script.
+/// Creates a service directory `dir` with a `run` script. A new directory
+/// is built under a dot name beside it and renamed into place, so a
+/// runsvdir watching the parent (which acts within milliseconds) never
+/// sees a service without its ./run.
 pub fn make_service(dir: &Path, run: &str) {
-    std::fs::create_dir_all(dir).unwrap();
-    write_script(dir.join("run"), run);
+    if dir.exists() {
+        write_script(dir.join("run"), run);
+        return;
+    }
+    let parent = dir.parent().expect("service dir has a parent");
+    std::fs::create_dir_all(parent).unwrap();
+    let name = dir.file_name().unwrap().to_string_lossy();
+    let staging = parent.join(format!(".{name}.staging"));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir(&staging).unwrap();
+    write_script(staging.join("run"), run);
+    std::fs::rename(&staging, dir).unwrap();
 }
 
 /// Replaces the digits of pids and of second counts in an `sv` transcript
