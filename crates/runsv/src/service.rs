@@ -4,9 +4,9 @@
 use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
+use supervise_proto::fdio::write_all;
 
 use rustix::fs::{open, rename, Mode, OFlags};
-use rustix::io::Errno;
 use supervise_proto::status::{pid_text, stat_text};
 use supervise_proto::svdir::SuperviseFiles;
 use supervise_proto::{RunState, Status, Tai64n, Want};
@@ -189,16 +189,4 @@ fn write_replace(tmp: &str, path: &str, data: &[u8], msg: &Messages) -> bool {
         return false;
     }
     true
-}
-
-fn write_all(fd: &OwnedFd, mut data: &[u8]) -> Result<(), Errno> {
-    while !data.is_empty() {
-        match rustix::io::write(fd, data) {
-            Ok(0) => return Err(Errno::IO),
-            Ok(n) => data = &data[n..],
-            Err(Errno::INTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }

@@ -113,11 +113,12 @@ impl Supervisor {
         }
     }
 
-    fn services(&self) -> Vec<Which> {
+    /// The services to act on, the log first (as runit starts it first).
+    fn services(&self) -> &'static [Which] {
         if self.log.is_some() {
-            vec![Which::Log, Which::Main]
+            &[Which::Log, Which::Main]
         } else {
-            vec![Which::Main]
+            &[Which::Main]
         }
     }
 
@@ -126,7 +127,7 @@ impl Supervisor {
         loop {
             let now = Instant::now();
             let mut deadline: Option<Instant> = None;
-            for w in self.services() {
+            for &w in self.services() {
                 match self.svc(w).wants_start(now) {
                     Ok(true) => self.start_service(w),
                     Ok(false) => {}
@@ -143,7 +144,7 @@ impl Supervisor {
                 // SIGTERM means the same as `x`.
                 self.main.input.push_back(b'x');
             }
-            for w in self.services() {
+            for &w in self.services() {
                 self.work(w);
             }
             if let Some(code) = self.exit_check() {
@@ -183,7 +184,7 @@ impl Supervisor {
                 Err(Errno::INTR) => continue,
                 Err(_) => return,
             };
-            for w in self.services() {
+            for &w in self.services() {
                 let s = self.svc(w);
                 if s.pid == pid {
                     self.child_exited(w, wstat);
@@ -208,7 +209,7 @@ impl Supervisor {
     /// Reads what is waiting on the control FIFOs; unknown bytes are
     /// dropped here, so garbage costs nothing later.
     fn read_controls(&mut self) {
-        for w in self.services() {
+        for &w in self.services() {
             let s = self.svc(w);
             let Some(fd) = s.control_fd.as_ref() else {
                 continue;

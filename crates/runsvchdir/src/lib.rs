@@ -93,15 +93,9 @@ pub fn switch(dir: &[u8], name: &[u8]) -> Result<Outcome, Failure> {
     Ok(Outcome::Switched)
 }
 
-fn write_all(fd: rustix::fd::BorrowedFd<'_>, mut b: &[u8]) {
-    while !b.is_empty() {
-        match rustix::io::write(fd, b) {
-            Ok(0) => return,
-            Ok(n) => b = &b[n..],
-            Err(Errno::INTR) => continue,
-            Err(_) => return,
-        }
-    }
+// Messages are best effort: nothing useful can be done if stderr fails.
+fn write_all(fd: rustix::fd::BorrowedFd<'_>, b: &[u8]) {
+    let _ = supervise_proto::fdio::write_all(fd, b);
 }
 
 /// Runs runsvchdir with a full argv; returns the exit code.

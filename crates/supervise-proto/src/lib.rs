@@ -3,6 +3,7 @@
 
 pub mod control;
 pub mod errstr;
+pub mod fdio;
 pub mod getopt;
 pub mod status;
 pub mod svdir;

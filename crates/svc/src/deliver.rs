@@ -6,6 +6,7 @@
 //! then writes in blocking mode, and changes back before the next name.
 
 use std::os::fd::OwnedFd;
+use supervise_proto::fdio::write_all;
 
 use rustix::fs::{fcntl_getfl, fcntl_setfl, open, Mode, OFlags};
 use rustix::io::Errno;
@@ -78,18 +79,6 @@ impl Session {
     pub fn return_home(&mut self) -> Result<(), Errno> {
         rustix::process::fchdir(&self.home)
     }
-}
-
-fn write_all(fd: &OwnedFd, mut bytes: &[u8]) -> Result<(), Errno> {
-    while !bytes.is_empty() {
-        match rustix::io::write(fd, bytes) {
-            Ok(0) => return Err(Errno::IO),
-            Ok(n) => bytes = &bytes[n..],
-            Err(Errno::INTR) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! the microseconds divided by ten. The date and time of day only change
 //! once a second, so that part is formatted once per second and reused.
 
+use supervise_proto::tai64::civil_from_days;
 use supervise_proto::Tai64n;
 
 /// Length of every stamp, trailing space included.
@@ -140,21 +141,6 @@ fn format_civil(secs: u64, sep: u8, out: &mut [u8; STAMP_LEN]) {
     out[16] = b':';
     two(out, 17, rem % 60);
     out[19] = b'.';
-}
-
-/// Proleptic Gregorian date of a day count since 1970-01-01 (the
-/// era-based method: 400-year eras of 146097 days).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]

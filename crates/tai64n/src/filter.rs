@@ -2,6 +2,7 @@
 //! out, and only then wait for the next chunk.
 
 use std::os::fd::BorrowedFd;
+use supervise_proto::fdio::write_all;
 
 use rustix::io::Errno;
 
@@ -38,18 +39,6 @@ pub fn run(t: &mut impl Transform, input: BorrowedFd<'_>, output: BorrowedFd<'_>
         }
         out.clear();
     }
-}
-
-fn write_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> Result<(), Errno> {
-    while !bytes.is_empty() {
-        match rustix::io::write(fd, bytes) {
-            Ok(0) => return Err(Errno::IO),
-            Ok(n) => bytes = &bytes[n..],
-            Err(Errno::INTR) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 /// Gives SIGPIPE back its default action: like daemontools' tools, a

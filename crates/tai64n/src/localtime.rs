@@ -200,16 +200,7 @@ mod tests {
         fn local(&mut self, unix: i64) -> Option<LocalTime> {
             let days = unix.div_euclid(86400);
             let secs = unix.rem_euclid(86400) as u32;
-            // Civil-from-days (proleptic Gregorian).
-            let z = days + 719_468;
-            let era = z.div_euclid(146_097);
-            let doe = z.rem_euclid(146_097);
-            let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-            let mp = (5 * doy + 2) / 153;
-            let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-            let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-            let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
+            let (year, month, day) = supervise_proto::tai64::civil_from_days(days);
             if !(0..=9999).contains(&year) {
                 return None;
             }
