@@ -8,6 +8,7 @@ mod chpst;
 pub mod common;
 mod runit;
 mod runsvdir;
+mod sizes;
 mod supervise;
 mod svlogd;
 mod svtools;
@@ -24,6 +25,7 @@ const BENCHES: &[Bench] = &[
     ("runit", runit::run),
     ("svlogd", svlogd::run),
     ("runsvdir", runsvdir::run),
+    ("sizes", sizes::run),
 ];
 
 pub fn names() -> Vec<&'static str> {
