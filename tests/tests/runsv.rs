@@ -575,3 +575,53 @@ fn services_stdout_goes_to_the_log_stderr_is_inherited() {
     stop_runsv(&mut sb, pid, &d).unwrap();
     sb.assert_no_leaks();
 }
+
+/// What a child inherits from runsv: signal dispositions and mask, its
+/// argv[0], its working directory and its open descriptors. runsv starts
+/// children with a bare fork and exec, so each of these is set by hand;
+/// compare with the reference runsv.
+#[test]
+fn children_inherit_what_runits_children_inherit() {
+    let probe = "grep -E '^Sig(Ign|Blk)' /proc/self/status; echo \"argv0=$0 cwd=$(pwd -P | sed 's,.*/,,')\"; for f in /proc/$$/fd/*; do readlink $f; done | grep -c supervise";
+    let mut results = Vec::new();
+    let mut suites = vec![Suite::ours()];
+    if let Some(r) = reference() {
+        suites.push(Suite::theirs(r));
+    }
+    for suite in suites {
+        let mut sb = Sandbox::new();
+        let d = sb.path().join("svc");
+        make_service(
+            &d,
+            &format!(
+                "#!/bin/sh\n{{ {probe}; }} > probe.new; mv probe.new probe\nexec sleep 1000\n"
+            ),
+        );
+        write_script(
+            d.join("log/run"),
+            &format!(
+                "#!/bin/sh\n{{ {probe}; }} > probe.new; mv probe.new probe\nexec cat >/dev/null\n"
+            ),
+        );
+        let pid = start_runsv(&mut sb, &suite.runsv, &d);
+        wait_until("main probe", WAIT, || d.join("probe").exists());
+        wait_until("log probe", WAIT, || d.join("log/probe").exists());
+        results.push((read(d.join("probe")), read(d.join("log/probe"))));
+        stop_runsv(&mut sb, pid, &d).expect("runsv exits on x");
+        sb.assert_no_leaks();
+    }
+    let (main, log) = &results[0];
+    // Rust ignores SIGPIPE at start-up; the service must not inherit that.
+    let ignored = main
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:\t"))
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+        .expect("SigIgn line");
+    assert_eq!(ignored & (1 << (13 - 1)), 0, "SIGPIPE ignored: {main}");
+    assert!(main.contains("SigBlk:\t0000000000000000"), "{main}");
+    assert!(main.contains("argv0=./run cwd=svc"), "{main}");
+    assert!(log.contains("argv0=./run cwd=log"), "{log}");
+    if results.len() == 2 {
+        assert_eq!(results[0], results[1], "ours vs runit 2.1.2");
+    }
+}

@@ -34,6 +34,11 @@ impl Messages {
         FATAL
     }
 
+    /// `runsv DIR: fatal: WHAT`, for a child to print with its error.
+    pub fn fatal_text(&self, what: &str) -> String {
+        format!("runsv {}: fatal: {}", self.dir, what)
+    }
+
     /// Prints `runsv DIR: fatal: WHAT` and returns the exit code.
     pub fn fatalx(&self, what: &str) -> i32 {
         eprintln!("runsv {}: fatal: {}", self.dir, what);

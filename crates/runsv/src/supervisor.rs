@@ -21,7 +21,7 @@ use crate::msg::Messages;
 use crate::plan::{plan, Action, Step, View};
 use crate::service::Service;
 use crate::setup;
-use crate::spawn::{spawn, SpawnError, Wiring};
+use crate::spawn::{spawn, Wiring};
 
 static GOT_TERM: AtomicBool = AtomicBool::new(false);
 
@@ -330,15 +330,11 @@ impl Supervisor {
             Some((_, wr)) => Wiring::ToLog(wr),
             None => Wiring::Inherit,
         };
-        match spawn(&name, &[], wiring) {
+        let fail = self.msg.fatal_text(&format!("unable to run {name}"));
+        match spawn(&name, &[], wiring, &fail) {
             Ok(pid) => Some(pid),
-            Err(SpawnError::Fork(e)) => {
+            Err(e) => {
                 self.msg.warn(&format!("unable to fork for {name}"), e);
-                None
-            }
-            Err(SpawnError::Exec(e)) => {
-                // runit's child reports this and exits 111: not handled.
-                self.msg.fatal(&format!("unable to run {name}"), e);
                 None
             }
         }
@@ -379,13 +375,19 @@ impl Supervisor {
             (None, _) => Wiring::Inherit,
         };
         let msg = self.msg.clone();
-        match spawn(prog, &args, wiring) {
+        // runit's child reports a failed exec and exits 111; ours too.
+        let fail = if w == Which::Log {
+            msg.fatal_text(&format!("unable to start log/{prog}"))
+        } else {
+            msg.fatal_text(&format!("unable to start {prog}"))
+        };
+        match spawn(prog, &args, wiring, &fail) {
             Ok(pid) => {
                 let s = self.svc(w);
                 s.started(pid);
                 s.write_status(&msg);
             }
-            Err(SpawnError::Fork(e)) => {
+            Err(e) => {
                 msg.warn("unable to fork, sleeping", e);
                 let s = self.svc(w);
                 s.hold_until = Some(Instant::now() + FORK_RETRY);
@@ -394,20 +396,6 @@ impl Supervisor {
                     s.exited(0, false);
                     s.write_status(&msg);
                 }
-            }
-            Err(SpawnError::Exec(e)) => {
-                // runit's child prints this and exits 111; do the same
-                // bookkeeping as for such a child.
-                let what = if w == Which::Log {
-                    format!("unable to start log/{prog}")
-                } else {
-                    format!("unable to start {prog}")
-                };
-                msg.fatal(&what, e);
-                let s = self.svc(w);
-                s.started(0);
-                s.write_status(&msg);
-                self.child_exited(w, 111 << 8);
             }
         }
     }
