@@ -5,7 +5,8 @@
 //! file), `pmatch` (the pattern language), `stamp` (timestamps), `lines`
 //! (cutting input into lines), `rotation` (when to rotate and prune),
 //! `logdir` (one directory's files and processor), `logger` (the event
-//! loop), `signals`, `msg` (runit's diagnostics).
+//! loop), `signals`, `msg` (runit's diagnostics), `start` (process
+//! start-up, entered from C's main).
 
 pub mod config;
 pub mod lines;
@@ -17,6 +18,7 @@ pub mod pmatch;
 pub mod rotation;
 pub mod signals;
 pub mod stamp;
+pub mod start;
 #[cfg(test)]
 mod testrng;
 
@@ -46,10 +48,7 @@ pub fn main_with(argv: Vec<OsString>) -> i32 {
     }
     let signals = match signals::Signals::install() {
         Ok(s) => s,
-        Err(e) => msg::fatal(
-            "unable to install signal handlers",
-            supervise_proto::svdir::errno_of(&e),
-        ),
+        Err(e) => msg::fatal("unable to install signal handlers", e),
     };
     logger::Logger::new(&opts, signals).run()
 }

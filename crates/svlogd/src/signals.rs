@@ -1,43 +1,90 @@
 //! Signals become flags plus a byte on a self-pipe, so the main loop's
 //! poll(2) wakes up and handles them outside any signal handler.
+//!
+//! A plain sigaction handler rather than a signal library: all it does is
+//! set a flag and write one byte, and a logger that runs for the life of
+//! every service should not carry a registry of handlers (locks, hash
+//! maps, random keys) in its resident memory for that.
 
-use std::io::Read;
-use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+use rustix::pipe::{pipe_with, PipeFlags};
 
 pub static TERM: AtomicBool = AtomicBool::new(false);
 pub static HUP: AtomicBool = AtomicBool::new(false);
 pub static ALRM: AtomicBool = AtomicBool::new(false);
 pub static CHLD: AtomicBool = AtomicBool::new(false);
 
-/// The read end of the self-pipe.
+/// The self-pipe's write end, for the handler.
+static WAKE: AtomicI32 = AtomicI32::new(-1);
+
+/// The self-pipe.
 pub struct Signals {
-    pub pipe: UnixStream,
+    /// The read end: readable when a signal arrived.
+    pub pipe: OwnedFd,
+    /// The write end, kept open for the handler.
+    _wake: OwnedFd,
+}
+
+fn flag_of(sig: libc::c_int) -> Option<&'static AtomicBool> {
+    match sig {
+        libc::SIGTERM => Some(&TERM),
+        libc::SIGHUP => Some(&HUP),
+        libc::SIGALRM => Some(&ALRM),
+        libc::SIGCHLD => Some(&CHLD),
+        _ => None,
+    }
+}
+
+/// Async-signal-safe: an atomic store and a write(2), errno preserved.
+extern "C" fn on_signal(sig: libc::c_int) {
+    // SAFETY: errno is thread-local; saving and restoring it keeps the
+    // interrupted code's view of it intact.
+    let errno = unsafe { *libc::__errno_location() };
+    if let Some(flag) = flag_of(sig) {
+        // The flag first, then the wake-up: the loop empties the pipe
+        // before it looks at the flags, so no signal is missed.
+        flag.store(true, Ordering::SeqCst);
+    }
+    let fd = WAKE.load(Ordering::SeqCst);
+    if fd >= 0 {
+        // A full pipe already means "wake up": the byte is not needed.
+        unsafe { libc::write(fd, b"x".as_ptr().cast(), 1) };
+    }
+    unsafe { *libc::__errno_location() = errno };
 }
 
 impl Signals {
-    /// Installs the handlers for TERM, HUP, ALRM and CHLD.
-    pub fn install() -> std::io::Result<Signals> {
-        let (r, w) = UnixStream::pair()?;
-        r.set_nonblocking(true)?;
-        for (sig, flag) in [
-            (libc::SIGTERM, &TERM),
-            (libc::SIGHUP, &HUP),
-            (libc::SIGALRM, &ALRM),
-            (libc::SIGCHLD, &CHLD),
-        ] {
-            // The flag first, then the wake-up: the loop empties the pipe
-            // before it looks at the flags, so no signal is missed.
-            signal_hook::flag::register(sig, flag)?;
-            signal_hook::low_level::pipe::register(sig, w.try_clone()?)?;
+    /// Installs the handlers for TERM, HUP, ALRM and CHLD (restarting
+    /// interrupted system calls, as the handlers never need to interrupt
+    /// one: poll(2) returns early anyway).
+    pub fn install() -> Result<Signals, rustix::io::Errno> {
+        let (r, w) = pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
+        WAKE.store(w.as_raw_fd(), Ordering::SeqCst);
+        for sig in [libc::SIGTERM, libc::SIGHUP, libc::SIGALRM, libc::SIGCHLD] {
+            // SAFETY: a zeroed sigaction is valid; the handler is
+            // async-signal-safe.
+            let rc = unsafe {
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+                sa.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut sa.sa_mask);
+                libc::sigaction(sig, &sa, std::ptr::null_mut())
+            };
+            if rc != 0 {
+                // SAFETY: reading errno right after the failed call.
+                let e = unsafe { *libc::__errno_location() };
+                return Err(rustix::io::Errno::from_raw_os_error(e));
+            }
         }
-        Ok(Signals { pipe: r })
+        Ok(Signals { pipe: r, _wake: w })
     }
 
     /// Empties the pipe (call before taking the flags).
     pub fn drain(&mut self) {
         let mut buf = [0u8; 64];
-        while let Ok(n) = self.pipe.read(&mut buf) {
+        while let Ok(n) = rustix::io::read(&self.pipe, &mut buf) {
             if n == 0 {
                 break;
             }

@@ -11,6 +11,11 @@
 //! rotated file, which on a disk is bound by the device. Settings:
 //!   SVLOGD_BENCH_MB=N     input size in MB (default 200)
 //!   SVLOGD_BENCH_DISK=1   use the scratch directory on disk instead
+//!
+//! Ours is `$CARGO_TARGET_DIR/release/svlogd` when that variable is set
+//! (an engineer's own target directory), else target/release/svlogd. The
+//! bench says whether that binary is statically linked: `make all`
+//! installs a static svlogd, and linking changes its memory figures.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -34,6 +39,26 @@ fn input(count: usize) -> Vec<u8> {
         v.push(b'\n');
     }
     v
+}
+
+/// Whether an ELF executable has no program interpreter (static or
+/// static-pie); None when it cannot be read as 64-bit ELF.
+fn is_static(bin: &Path) -> Option<bool> {
+    let b = std::fs::read(bin).ok()?;
+    if b.get(..5)? != b"\x7fELF\x02" {
+        return None;
+    }
+    let u16_at = |o: usize| Some(u16::from_le_bytes(b.get(o..o + 2)?.try_into().ok()?));
+    let phoff = u64::from_le_bytes(b.get(0x20..0x28)?.try_into().ok()?) as usize;
+    let (phentsize, phnum) = (u16_at(0x36)? as usize, u16_at(0x38)? as usize);
+    for i in 0..phnum {
+        let o = phoff + i * phentsize;
+        // PT_INTERP (3) names the dynamic loader.
+        if u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?) == 3 {
+            return Some(false);
+        }
+    }
+    Some(true)
 }
 
 fn fresh_dir(base: &Path, name: &str) -> PathBuf {
@@ -291,10 +316,23 @@ pub fn run(ctx: &Ctx) {
     );
     let lines = mb * 1_000_000 / LINE;
     let data: &'static [u8] = Box::leak(input(lines).into_boxed_slice());
-    let bins = [
-        ("reference", ctx.theirs("svlogd")),
-        ("ours", ctx.ours("svlogd")),
-    ];
+    let ours = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|d| PathBuf::from(d).join("release/svlogd"))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| ctx.ours("svlogd"));
+    match is_static(&ours) {
+        Some(true) => println!(
+            "ours: {} (statically linked, as `make all` builds it)",
+            ours.display()
+        ),
+        Some(false) => println!(
+            "ours: {} (DYNAMICALLY linked: `make all` links svlogd statically; \
+             its memory figures differ)",
+            ours.display()
+        ),
+        None => println!("ours: {}", ours.display()),
+    }
+    let bins = [("reference", ctx.theirs("svlogd")), ("ours", ours)];
 
     let mut stats = Vec::new();
     for (name, bin) in &bins {
