@@ -43,10 +43,20 @@ STATIC_BINS = runsv:runsv runsvdir:runsvdir svlogd:svlogd sv:sv svok:svok \
 	svstat:svstat svc:svc tai64n:tai64n tai64n:tai64nlocal runit:runit \
 	runit:runit-init utmpset:utmpset runsvchdir:runsvchdir
 
+# runsv, one per service, is also linked as a fixed-address (non-PIE)
+# executable: a static PIE relocates itself at start-up, which turns ~28 kB
+# of its read-only data into private pages in every runsv process (PSS
+# ~85 kB instead of ~67 kB). The price is that runsv's own code is not
+# randomised (its stack, heap and mappings still are); RUNSV_PIE=yes keeps
+# PIE for distributions whose policy requires it.
+RUNSV_PIE ?= no
+RUNSV_FLAGS = $(if $(filter no,$(RUNSV_PIE)),-C relocation-model=static)
+
 all: settings
 	$(CARGO) build --release --workspace --bins
 	for cb in $(STATIC_BINS); do \
-	  $(CARGO) rustc -q --release -p $${cb%%:*} --bin $${cb##*:} -- -C target-feature=+crt-static || exit 1; \
+	  extra=; [ "$${cb}" = runsv:runsv ] && extra="$(RUNSV_FLAGS)"; \
+	  $(CARGO) rustc -q --release -p $${cb%%:*} --bin $${cb##*:} -- -C target-feature=+crt-static $$extra || exit 1; \
 	done
 
 settings:

@@ -625,3 +625,35 @@ fn children_inherit_what_runits_children_inherit() {
         assert_eq!(results[0], results[1], "ours vs runit 2.1.2");
     }
 }
+
+/// runsv keeps supervising when nobody reads its standard error any more:
+/// its warnings fail quietly instead of killing it (runit's runsv dies of
+/// SIGPIPE there).
+#[test]
+fn runsv_survives_a_closed_stderr_pipe() {
+    let mut sb = Sandbox::new();
+    let d = sb.path().join("svc");
+    make_service(&d, "#!/bin/sh\necho $$ >> ../pids\nexec sleep 1000\n");
+    let (r, w) = rustix::pipe::pipe().unwrap();
+    let mut c = sb.command(bin("runsv"));
+    c.arg(&d)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(w));
+    let pid = sb.spawn(c);
+    drop(r);
+    let pids = sb.path().join("pids");
+    let count = || read(&pids).lines().count();
+    wait_until("first start", WAIT, || count() == 1);
+    // With supervise/ gone, every status update is a warning on stderr.
+    std::fs::rename(d.join("supervise"), d.join("supervise.gone")).unwrap();
+    for n in 1..=2 {
+        let spid: u32 = read(&pids).lines().last().unwrap().parse().unwrap();
+        kill(spid, rustix::process::Signal::KILL);
+        wait_until("restart", WAIT, || count() == n + 1);
+    }
+    assert!(alive(pid), "runsv died writing to a closed pipe");
+    std::fs::rename(d.join("supervise.gone"), d.join("supervise")).unwrap();
+    stop_runsv(&mut sb, pid, &d).expect("runsv exits on x");
+    sb.assert_no_leaks();
+}

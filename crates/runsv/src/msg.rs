@@ -20,17 +20,27 @@ impl Messages {
 
     /// `runsv DIR: warning: WHAT: ERR`
     pub fn warn(&self, what: &str, e: Errno) {
-        eprintln!("runsv {}: warning: {}: {}", self.dir, what, errno_str(e));
+        say(format_args!(
+            "runsv {}: warning: {}: {}\n",
+            self.dir,
+            what,
+            errno_str(e)
+        ));
     }
 
     /// `runsv DIR: warning: WHAT`
     pub fn warnx(&self, what: &str) {
-        eprintln!("runsv {}: warning: {}", self.dir, what);
+        say(format_args!("runsv {}: warning: {}\n", self.dir, what));
     }
 
     /// Prints `runsv DIR: fatal: WHAT: ERR` and returns the exit code.
     pub fn fatal(&self, what: &str, e: Errno) -> i32 {
-        eprintln!("runsv {}: fatal: {}: {}", self.dir, what, errno_str(e));
+        say(format_args!(
+            "runsv {}: fatal: {}: {}\n",
+            self.dir,
+            what,
+            errno_str(e)
+        ));
         FATAL
     }
 
@@ -41,7 +51,15 @@ impl Messages {
 
     /// Prints `runsv DIR: fatal: WHAT` and returns the exit code.
     pub fn fatalx(&self, what: &str) -> i32 {
-        eprintln!("runsv {}: fatal: {}", self.dir, what);
+        say(format_args!("runsv {}: fatal: {}\n", self.dir, what));
         FATAL
     }
+}
+
+/// Writes one message to standard error in one write. Errors are ignored:
+/// a supervisor must not die because nobody reads its diagnostics
+/// (eprintln! would panic, and SIGPIPE is ignored for the same reason).
+pub fn say(args: std::fmt::Arguments) {
+    let text = std::fmt::format(args);
+    let _ = supervise_proto::fdio::write_all(rustix::stdio::stderr(), text.as_bytes());
 }
