@@ -554,6 +554,9 @@ fn processor_success_failure_and_state() {
     );
     l.send(b"first line here xx\n");
     wait_until("processed file", WAIT, || old_files(&d, ".s").len() == 1);
+    // The .s file appears before svlogd sets its mode, removes the .u
+    // and renames newstate (runit's order); state is the last step.
+    wait_content(&d.join("state"), "1\n");
     let s = old_files(&d, ".s");
     assert_eq!(read(d.join(&s[0])), "FIRST LINE HERE XX\n");
     assert_eq!(
@@ -565,7 +568,6 @@ fn processor_success_failure_and_state() {
         0o744
     );
     assert!(old_files(&d, ".u").is_empty() && old_files(&d, ".t").is_empty());
-    assert_eq!(read(d.join("state")), "1\n");
     l.send(b"second line here x\n");
     wait_until("second processed", WAIT, || old_files(&d, ".s").len() == 2);
     wait_content(&d.join("state"), "2\n");
