@@ -657,3 +657,26 @@ fn runsv_survives_a_closed_stderr_pipe() {
     stop_runsv(&mut sb, pid, &d).expect("runsv exits on x");
     sb.assert_no_leaks();
 }
+
+/// Started with descriptors 0-2 closed (as some inits do), runsv must not
+/// hand its own files (lock, FIFOs) to the service as standard input,
+/// output or error: they are /dev/null instead.
+#[test]
+fn closed_standard_descriptors_become_dev_null() {
+    let mut sb = Sandbox::new();
+    let d = sb.path().join("svc");
+    make_service(
+        &d,
+        "#!/bin/sh\nx=$(readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2)\necho \"$x\" > fds.new; mv fds.new fds\nexec sleep 1000\n",
+    );
+    let mut c = sb.command("sh");
+    c.arg("-c")
+        .arg("exec \"$0\" \"$1\" <&- >&- 2>&-")
+        .arg(bin("runsv"))
+        .arg(&d);
+    let pid = sb.spawn(c);
+    wait_until("fds", WAIT, || d.join("fds").exists());
+    assert_eq!(read(d.join("fds")), "/dev/null\n/dev/null\n/dev/null\n");
+    stop_runsv(&mut sb, pid, &d).expect("runsv exits on x");
+    sb.assert_no_leaks();
+}

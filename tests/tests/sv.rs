@@ -280,6 +280,28 @@ fn svdir_svwait_and_name_resolution() {
     assert!(out.starts_with("run: ./service/a: (pid "), "{out}");
     let out = sv(&sb, &ours, &other, &[], &["s", "service/a/"]);
     assert!(out.starts_with("run: service/a/: (pid "), "{out}");
+    // Relative and absolute names and a relative $SVDIR mixed in one call:
+    // each relative one is resolved from the directory sv started in.
+    let abs = t.a.to_string_lossy().into_owned();
+    let names = [
+        "a",
+        abs.as_str(),
+        "./service/a",
+        "a",
+        "service/a/",
+        abs.as_str(),
+        "a",
+    ];
+    let mut args = vec!["s"];
+    args.extend(names);
+    let rel_svdir = Path::new("service");
+    let out = sv(&sb, &ours, rel_svdir, &[], &args);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), names.len() + 1, "{out}");
+    for (line, name) in lines.iter().zip(names) {
+        assert!(line.starts_with(&format!("run: {name}: (pid ")), "{out}");
+    }
+    assert_eq!(lines[names.len()], "rc=0", "{out}");
     // SVWAIT sets the timeout; -w overrides it.
     let t0 = std::time::Instant::now();
     let out = sv(
@@ -408,5 +430,33 @@ fn lsb_status_codes_match_runit_where_runit_is_right() {
     cmp(&sb, &["-w", "1", "stop"]);
     stop_runsv(&mut sb, pb, &t.b).unwrap();
     let _ = Command::new("true").status();
+    sb.assert_no_leaks();
+}
+
+/// Like runit's sv, ours dies of SIGPIPE when its output has no reader
+/// (`sv status ... | head -1` must not hang or complain).
+#[test]
+fn sv_dies_of_sigpipe_like_runit() {
+    let mut sb = Sandbox::new();
+    let t = tree(&sb);
+    let pa = start_runsv(&mut sb, &bin("runsv"), &t.a);
+    let mut suites = vec![bin("sv")];
+    if let Some(r) = reference() {
+        suites.push(r.runit("sv"));
+    }
+    for sv in suites {
+        let (r, w) = rustix::pipe::pipe().unwrap();
+        drop(r);
+        let mut c = sb.command(&sv);
+        c.arg("status")
+            .arg(&t.a)
+            .stdout(std::process::Stdio::from(w))
+            .stderr(std::process::Stdio::piped());
+        let out = sb.run(c);
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), Some(13), "{}: {:?}", sv.display(), out);
+        assert!(out.stderr.is_empty(), "{:?}", out);
+    }
+    stop_runsv(&mut sb, pa, &t.a).unwrap();
     sb.assert_no_leaks();
 }

@@ -24,10 +24,6 @@ pub fn run(args: &[OsString]) -> i32 {
         msg::say(format_args!("usage: {prog} dir\n\n"));
         return 1;
     }
-    // Writes to a pipe nobody reads fail with EPIPE instead of killing
-    // runsv (its children get the default back: see spawn).
-    // SAFETY: setting a disposition to SIG_IGN runs no code.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let dir = args[1].to_string_lossy().into_owned();
     let msg = msg::Messages::new(&dir);
     match supervisor::Supervisor::start(&args[1], msg) {

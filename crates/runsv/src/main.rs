@@ -1,11 +1,15 @@
-//! runsv's entry point. `no_main` skips std's start-up work (reading
-//! /proc/self/maps for the stack guard, a signal stack for overflow
-//! reports): pages that every one of the many runsv processes would
-//! otherwise keep for its whole life.
+// Entered from C's main: see supervise_proto::start for why and what
+// that skips.
 #![no_main]
 
+use std::ffi::{c_char, c_int};
+
+use supervise_proto::start::{self, SigPipe};
+
 #[no_mangle]
-extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    start::init(SigPipe::Ignore);
+    // SAFETY: the C runtime passes main a valid argv of argc strings.
+    let args = unsafe { start::args(argc, argv) };
     runsv::run(&args)
 }

@@ -52,8 +52,11 @@ struct Sv {
     cfg: Config,
     svdir: OsString,
     report: Report,
-    /// The directory sv was started in, to come back to after each service.
+    /// The directory sv was started in, to come back to before a relative
+    /// service name.
     home: Option<OwnedFd>,
+    /// Whether the working directory may no longer be `home`.
+    away: bool,
     /// When sv started (whole seconds matter for the restart checks).
     start_secs: u64,
     /// "Now" for status ages; refreshed on every wait round.
@@ -76,6 +79,7 @@ impl Sv {
             svdir,
             report,
             home: None,
+            away: false,
             start_secs: now,
             now_secs: now,
         }
@@ -109,11 +113,10 @@ impl Sv {
         let mut pending = vec![Pending::Done; services.len()];
         for (i, name) in services.iter().enumerate() {
             self.report.set_service(name);
-            if self.enter(name) {
-                pending[i] = self.act();
-            }
-            if let Err(code) = self.go_home() {
-                return code;
+            match self.enter(name) {
+                Ok(true) => pending[i] = self.act(),
+                Ok(false) => {}
+                Err(code) => return code,
             }
         }
         if self.cfg.command.wait {
@@ -126,31 +129,41 @@ impl Sv {
     }
 
     /// Changes into the service directory: names without a leading `/` or
-    /// `.` (and without a trailing `/`) are looked up in $SVDIR.
-    fn enter(&mut self, name: &OsString) -> bool {
+    /// `.` (and without a trailing `/`) are looked up in $SVDIR. Err is a
+    /// fatal exit code (the way back to the start directory is gone).
+    fn enter(&mut self, name: &OsString) -> Result<bool, i32> {
         let b = name.as_bytes();
         let lookup = !b.is_empty() && b[0] != b'/' && b[0] != b'.' && !b.ends_with(b"/");
+        let first: &[u8] = if lookup { self.svdir.as_bytes() } else { b };
+        if self.away && first.first() != Some(&b'/') {
+            self.return_home()?;
+        }
+        self.away = true;
         let r = if lookup {
             chdir(Path::new(&self.svdir)).and_then(|_| chdir(Path::new(name)))
         } else {
             chdir(Path::new(name))
         };
         match r {
-            Ok(()) => true,
+            Ok(()) => Ok(true),
             Err(e) => {
                 self.report
                     .fail("unable to change to service directory", Some(e));
-                false
+                Ok(false)
             }
         }
     }
 
-    fn go_home(&mut self) -> Result<(), i32> {
+    /// Back to the start directory. runit goes back after every service;
+    /// sv waits until a relative name needs it, which with absolute names
+    /// (the usual case with many services) saves a system call each.
+    fn return_home(&mut self) -> Result<(), i32> {
         if let Some(fd) = self.home.as_ref() {
             if let Err(e) = fchdir(fd) {
                 return Err(self.fatal("unable to change to original directory", e));
             }
         }
+        self.away = false;
         Ok(())
     }
 
@@ -387,12 +400,11 @@ impl Sv {
                     continue;
                 }
                 self.report.set_service(name);
-                if self.enter(name) {
+                if self.enter(name)? {
                     pending[i] = self.reached(&acts);
                 } else {
                     pending[i] = Pending::Done;
                 }
-                self.go_home()?;
                 if pending[i] == Pending::Waiting {
                     all_done = false;
                 }
@@ -416,8 +428,7 @@ impl Sv {
                 continue;
             }
             self.report.set_service(name);
-            if !self.enter(name) {
-                self.go_home()?;
+            if !self.enter(name)? {
                 continue;
             }
             self.report.timeout_prefix(self.cfg.command.kill);
@@ -430,7 +441,6 @@ impl Sv {
             if self.cfg.command.kill {
                 let _ = self.control(b"k");
             }
-            self.go_home()?;
         }
         Ok(())
     }

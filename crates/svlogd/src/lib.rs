@@ -5,8 +5,8 @@
 //! file), `pmatch` (the pattern language), `stamp` (timestamps), `lines`
 //! (cutting input into lines), `rotation` (when to rotate and prune),
 //! `logdir` (one directory's files and processor), `logger` (the event
-//! loop), `signals`, `msg` (runit's diagnostics), `start` (process
-//! start-up, entered from C's main).
+//! loop), `signals`, `msg` (runit's diagnostics). The binary is
+//! entered from C's main (see `supervise_proto::start`).
 
 pub mod config;
 pub mod lines;
@@ -18,7 +18,6 @@ pub mod pmatch;
 pub mod rotation;
 pub mod signals;
 pub mod stamp;
-pub mod start;
 #[cfg(test)]
 mod testrng;
 

@@ -1,0 +1,71 @@
+//! Process start-up for programs entered at C's `main` (`#![no_main]`).
+//!
+//! Rust's usual start-up probes the main thread's stack guard (glibc reads
+//! /proc/self/maps with stdio and scanf), installs a stack-overflow handler
+//! on its own signal stack and ignores SIGPIPE. For runsv and svlogd, which
+//! run once per service for as long as the machine is up, that code and
+//! the pages it touches are a good share of their memory; for sv it is
+//! start-up time. What the runtime did that matters is done here instead.
+
+use std::ffi::{c_char, c_int, CStr, OsString};
+use std::os::unix::ffi::OsStringExt;
+
+/// What to do with SIGPIPE.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SigPipe {
+    /// Ignore it: a closed pipe is a write error to handle, not death
+    /// (long-lived supervisors and loggers). Children must get the default
+    /// back before exec.
+    Ignore,
+    /// Keep the default: die quietly when the reader goes away, as runit's
+    /// short-lived tools do.
+    Default,
+}
+
+/// Makes descriptors 0, 1 and 2 valid (/dev/null where closed), so that no
+/// file opened later lands on one of them and receives output meant for
+/// standard output or error; then sets SIGPIPE's disposition.
+pub fn init(sigpipe: SigPipe) {
+    for fd in 0..3 {
+        // SAFETY: plain system calls on descriptor numbers; the descriptor
+        // opened is meant to stay open for the life of the process.
+        unsafe {
+            if libc::fcntl(fd, libc::F_GETFD) == -1
+                && *libc::__errno_location() == libc::EBADF
+                && libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) == -1
+            {
+                libc::abort();
+            }
+        }
+    }
+    if sigpipe == SigPipe::Ignore {
+        // SAFETY: setting a disposition to SIG_IGN runs no code.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    }
+}
+
+/// The command line from C's `argc`/`argv`.
+///
+/// # Safety
+/// `argv` must hold `argc` valid NUL-terminated strings, as C's `main`
+/// receives them.
+pub unsafe fn args(argc: c_int, argv: *const *const c_char) -> Vec<OsString> {
+    (0..argc.max(0) as usize)
+        .map(|i| unsafe { *argv.add(i) })
+        .take_while(|p| !p.is_null())
+        .map(|p| OsString::from_vec(unsafe { CStr::from_ptr(p) }.to_bytes().to_vec()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn args_are_read_up_to_argc() {
+        let a = [c"prog".as_ptr(), c"x y".as_ptr(), std::ptr::null()];
+        let v = unsafe { args(2, a.as_ptr()) };
+        assert_eq!(v, vec![OsString::from("prog"), OsString::from("x y")]);
+        assert!(unsafe { args(0, a.as_ptr()) }.is_empty());
+    }
+}
