@@ -27,19 +27,23 @@ SBIN_PROGS = runit runit-init utmpset runsvchdir
 # chpst's daemontools names: symlinks to chpst in BINDIR (it acts by argv[0]).
 PERSONALITIES = envdir envuidgid pgrphack setlock setuidgid softlimit
 
-RELEASE = target/release
+TARGET_DIR = $(or $(CARGO_TARGET_DIR),target)
+RELEASE = $(TARGET_DIR)/release
 TRIPLE  ?= $(shell rustc -vV | sed -n 's/^host: //p')
-STATIC  = target/$(TRIPLE)/release
+STATIC  = $(TARGET_DIR)/$(TRIPLE)/release
 
 .PHONY: all check demo bench install install-files uninstall static clean settings
 
 # Linked statically (glibc, crt-static) in the release build: runsv and
-# runsvdir run once per service or machine for its whole life, and static
+# svlogd run once per service for the machine's whole life, and static
 # linking saves each process the private pages of the dynamic loader and
 # libc's relocations (runsv: ~87 kB PSS instead of ~129 kB); the short-lived
 # tools start faster. chpst stays dynamic: it looks users up through NSS.
+# runsvdir stays dynamic too: there is one of it, so a static copy of the C
+# library's code would be its alone, where the shared one costs it little
+# (with 1,000 services its PSS is less than half).
 # Each entry is CRATE:BINARY.
-STATIC_BINS = runsv:runsv runsvdir:runsvdir svlogd:svlogd sv:sv svok:svok \
+STATIC_BINS = runsv:runsv svlogd:svlogd sv:sv svok:svok \
 	svstat:svstat svc:svc tai64n:tai64n tai64n:tai64nlocal runit:runit \
 	runit:runit-init utmpset:utmpset runsvchdir:runsvchdir
 

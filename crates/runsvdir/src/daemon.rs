@@ -244,6 +244,7 @@ impl Daemon {
                 return;
             }
         };
+        let before = self.table.len();
         self.table.begin_scan();
         for entry in dir {
             let entry = match entry {
@@ -279,13 +280,20 @@ impl Daemon {
             }
             let key: Key = (st.st_dev, st.st_ino);
             let now = Instant::now();
-            if self.table.saw(name, key, now) == Seen::Start {
+            if self.table.saw(key, now) == Seen::Start {
                 let pid = self.start(name);
                 self.table.started(key, pid, now);
             }
         }
         for pid in self.table.end_scan() {
             signal(pid, Signal::TERM);
+        }
+        if self.table.len() > before + 64 {
+            // The table grew by doubling and left the smaller copies
+            // behind as holes in the heap: give those pages back, as
+            // runsvdir keeps what it holds for the machine's whole life.
+            // SAFETY: malloc_trim only releases free memory.
+            unsafe { libc::malloc_trim(0) };
         }
     }
 

@@ -7,7 +7,6 @@
 //! directory by another one starts a new runsv and stops the old one. Two
 //! names for one directory (a symlink to a sibling) share one runsv.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// (st_dev, st_ino) of a service directory.
@@ -17,21 +16,28 @@ pub type Key = (u64, u64);
 /// runsv that cannot start does not make runsvdir spin.
 pub const RESTART_PAUSE: Duration = Duration::from_secs(1);
 
-#[derive(Debug)]
+/// One service: 40 bytes, no allocation of its own. runsvdir may watch
+/// thousands of them for the machine's whole life, so the table is a flat
+/// vector sorted by key rather than hash maps (a quarter of the memory).
+/// The name is not kept: a runsv is only ever started during a scan,
+/// where the name is at hand.
+#[derive(Debug, Clone, Copy)]
 struct Service {
-    /// The name it was last seen under (runsv's argument).
-    name: Vec<u8>,
-    pid: Option<u32>,
-    last_start: Option<Instant>,
+    key: Key,
+    /// The runsv's pid; 0 when none runs.
+    pid: u32,
     /// The scan that last saw it.
-    generation: u64,
+    generation: u32,
+    last_start: Option<Instant>,
 }
 
 #[derive(Debug, Default)]
 pub struct Table {
-    services: HashMap<Key, Service>,
-    by_pid: HashMap<u32, Key>,
-    generation: u64,
+    /// Sorted by key, except for `fresh` entries at the end, added by the
+    /// scan in progress and sorted in when it ends.
+    services: Vec<Service>,
+    fresh: usize,
+    generation: u32,
     /// Earliest moment a dead runsv may be started again, if one waits.
     pending: Option<Instant>,
 }
@@ -58,28 +64,46 @@ impl Table {
         self.services.is_empty()
     }
 
+    fn find(&self, key: Key) -> Option<usize> {
+        let sorted = self.services.len() - self.fresh;
+        if let Ok(i) = self.services[..sorted].binary_search_by_key(&key, |s| s.key) {
+            return Some(i);
+        }
+        self.services[sorted..]
+            .iter()
+            .position(|s| s.key == key)
+            .map(|i| sorted + i)
+    }
+
     /// Starts a scan.
     pub fn begin_scan(&mut self) {
-        self.generation += 1;
+        self.generation = self.generation.wrapping_add(1);
         self.pending = None;
     }
 
-    /// A directory entry `name` that is a directory with identity `key`.
-    pub fn saw(&mut self, name: &[u8], key: Key, now: Instant) -> Seen {
+    /// A directory entry that is a directory with identity `key`.
+    pub fn saw(&mut self, key: Key, now: Instant) -> Seen {
         let generation = self.generation;
-        let svc = self.services.entry(key).or_insert_with(|| Service {
-            name: name.to_vec(),
-            pid: None,
-            last_start: None,
-            generation,
-        });
-        if svc.generation == generation && svc.name != name {
+        let i = match self.find(key) {
+            Some(i) => i,
+            None => {
+                self.services.push(Service {
+                    key,
+                    pid: 0,
+                    generation: generation.wrapping_sub(1),
+                    last_start: None,
+                });
+                self.fresh += 1;
+                self.services.len() - 1
+            }
+        };
+        let svc = &mut self.services[i];
+        if svc.generation == generation {
             // A second name for a directory already seen in this scan.
             return Seen::Nothing;
         }
         svc.generation = generation;
-        svc.name = name.to_vec();
-        if svc.pid.is_some() {
+        if svc.pid != 0 {
             return Seen::Nothing;
         }
         match svc.last_start {
@@ -94,12 +118,11 @@ impl Table {
 
     /// Records a start attempt (`pid` None when it failed).
     pub fn started(&mut self, key: Key, pid: Option<u32>, now: Instant) {
-        if let Some(svc) = self.services.get_mut(&key) {
+        if let Some(i) = self.find(key) {
+            let svc = &mut self.services[i];
             svc.last_start = Some(now);
-            svc.pid = pid;
-            if let Some(p) = pid {
-                self.by_pid.insert(p, key);
-            } else {
+            svc.pid = pid.unwrap_or(0);
+            if pid.is_none() {
                 let at = now + RESTART_PAUSE;
                 self.pending = Some(self.pending.map_or(at, |p| p.min(at)));
             }
@@ -111,28 +134,35 @@ impl Table {
     pub fn end_scan(&mut self) -> Vec<u32> {
         let generation = self.generation;
         let mut term = Vec::new();
-        let by_pid = &mut self.by_pid;
-        self.services.retain(|_, svc| {
+        self.services.retain(|svc| {
             if svc.generation == generation {
                 return true;
             }
-            if let Some(p) = svc.pid {
-                by_pid.remove(&p);
-                term.push(p);
+            if svc.pid != 0 {
+                term.push(svc.pid);
             }
             false
         });
+        if self.fresh > 0 {
+            self.services.sort_unstable_by_key(|s| s.key);
+            self.fresh = 0;
+        }
+        // Give back what a large directory emptied out left behind.
+        if self.services.capacity() > 2 * self.services.len() + 64 {
+            self.services.shrink_to_fit();
+        }
         term
     }
 
     /// A child exited. True when it was one of our runsv processes (which
     /// makes a rescan due).
     pub fn reaped(&mut self, pid: u32) -> bool {
-        match self.by_pid.remove(&pid) {
-            Some(key) => {
-                if let Some(svc) = self.services.get_mut(&key) {
-                    svc.pid = None;
-                }
+        if pid == 0 {
+            return false;
+        }
+        match self.services.iter_mut().find(|s| s.pid == pid) {
+            Some(svc) => {
+                svc.pid = 0;
                 true
             }
             None => false,
@@ -146,12 +176,7 @@ impl Table {
 
     /// Pids of every running runsv.
     pub fn pids(&self) -> impl Iterator<Item = u32> + '_ {
-        self.by_pid.keys().copied()
-    }
-
-    /// The name a service is known by, for messages.
-    pub fn name(&self, key: Key) -> Option<&[u8]> {
-        self.services.get(&key).map(|s| s.name.as_slice())
+        self.services.iter().map(|s| s.pid).filter(|&p| p != 0)
     }
 }
 
@@ -163,7 +188,7 @@ mod tests {
         t.begin_scan();
         let mut start = Vec::new();
         for (n, k) in entries {
-            if t.saw(n.as_bytes(), *k, now) == Seen::Start {
+            if t.saw(*k, now) == Seen::Start {
                 start.push(n.to_string());
                 // Pretend the pid is the inode.
                 t.started(*k, Some(k.1 as u32), now);
@@ -181,7 +206,6 @@ mod tests {
         // Rename b to c: same inode, nothing happens.
         let (s, k) = scan(&mut t, t0, &[("a", (1, 10)), ("c", (1, 11))]);
         assert!(s.is_empty() && k.is_empty());
-        assert_eq!(t.name((1, 11)), Some(&b"c"[..]));
         // Remove a: its runsv gets TERM.
         let (s, k) = scan(&mut t, t0, &[("c", (1, 11))]);
         assert!(s.is_empty());
@@ -198,7 +222,10 @@ mod tests {
         let t0 = Instant::now();
         let (s, _) = scan(&mut t, t0, &[("lnk", (1, 10)), ("a", (1, 10))]);
         assert_eq!(s, vec!["lnk".to_string()]);
-        assert_eq!(t.name((1, 10)), Some(&b"lnk"[..]));
+        assert_eq!(t.len(), 1);
+        // Next scan, the other order: still one runsv, nothing to do.
+        let (s, k) = scan(&mut t, t0, &[("a", (1, 10)), ("lnk", (1, 10))]);
+        assert!(s.is_empty() && k.is_empty());
     }
 
     #[test]
@@ -223,10 +250,36 @@ mod tests {
         let mut t = Table::new();
         let t0 = Instant::now();
         t.begin_scan();
-        assert_eq!(t.saw(b"a", (1, 1), t0), Seen::Start);
+        assert_eq!(t.saw((1, 1), t0), Seen::Start);
         t.started((1, 1), None, t0);
         assert!(t.end_scan().is_empty());
         assert_eq!(t.pending(), Some(t0 + RESTART_PAUSE));
         assert_eq!(t.pids().count(), 0);
+    }
+
+    #[test]
+    fn many_services_in_any_order_are_each_started_once() {
+        let mut t = Table::new();
+        let t0 = Instant::now();
+        // A fixed permutation of 0..1000 (multiplying by a unit mod 1000).
+        let keys: Vec<(String, Key)> = (0..1000u64)
+            .map(|i| (i * 377) % 1000)
+            .map(|i| (format!("s{i}"), (7, 1000 + i)))
+            .collect();
+        let entries: Vec<(&str, Key)> = keys.iter().map(|(n, k)| (n.as_str(), *k)).collect();
+        let (s, k) = scan(&mut t, t0, &entries);
+        assert_eq!((s.len(), k.len(), t.len()), (1000, 0, 1000));
+        // Again, reversed, with 10 gone and 1 new: only those act.
+        let mut again: Vec<(&str, Key)> = entries[10..].iter().rev().copied().collect();
+        again.push(("new", (7, 5)));
+        let (s, k) = scan(&mut t, t0, &again);
+        assert_eq!(s, vec!["new".to_string()]);
+        let mut gone: Vec<u32> = entries[..10].iter().map(|(_, k)| k.1 as u32).collect();
+        let mut k = k;
+        gone.sort_unstable();
+        k.sort_unstable();
+        assert_eq!(k, gone);
+        assert_eq!(t.pids().count(), 991);
+        assert!(t.reaped(1500) && !t.reaped(1500));
     }
 }
