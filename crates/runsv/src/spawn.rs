@@ -84,11 +84,12 @@ pub fn spawn(prog: &str, args: &[String], wiring: Wiring, fail: &str) -> Result<
             libc::_exit(111);
         }
     }
-    let err = Errno::from_raw_os_error(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+    // Read before sigprocmask can change errno.
+    let err = (pid < 0).then(|| std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
     // SAFETY: restores the mask saved above.
     unsafe { libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
-    if pid < 0 {
-        return Err(err);
+    if let Some(e) = err {
+        return Err(Errno::from_raw_os_error(e.max(1)));
     }
     drop(argv_owned);
     Ok(pid as u32)

@@ -5,8 +5,7 @@
 //! run while the loop goes on serving signals.
 
 use std::ffi::OsStr;
-use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::os::fd::OwnedFd;
 use std::time::Instant;
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
@@ -14,6 +13,7 @@ use rustix::fs::{open, stat, FileType, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::pipe::{pipe_with, PipeFlags};
 use rustix::process::{kill_process, waitpid, Pid, Signal, WaitOptions};
+use supervise_proto::selfpipe::{self, Signals};
 use supervise_proto::svdir::{control_script, DOWN, FINISH, LOG, LOG_FILES, MAIN_FILES};
 use supervise_proto::{RunState, Want};
 
@@ -22,8 +22,6 @@ use crate::plan::{plan, Action, Step, View};
 use crate::service::Service;
 use crate::setup;
 use crate::spawn::{spawn, Wiring};
-
-static GOT_TERM: AtomicBool = AtomicBool::new(false);
 
 /// How long to wait before retrying after fork failed (runit: 5 s).
 const FORK_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
@@ -43,14 +41,15 @@ pub struct Supervisor {
     /// both ends for its whole life, so no line is lost while either side
     /// restarts.
     log_pipe: Option<(OwnedFd, OwnedFd)>,
-    signals: OwnedFd,
+    signals: Signals,
 }
 
 impl Supervisor {
     /// Prepares the directory (chdir, supervise/, locks, FIFOs); on failure
     /// returns runit's exit code after printing its message.
     pub fn start(dir: &OsStr, msg: Messages) -> Result<Supervisor, i32> {
-        let signals = install_signals().map_err(|e| msg.fatal("unable to create selfpipe", e))?;
+        let signals = Signals::install(&[libc::SIGCHLD, libc::SIGTERM])
+            .map_err(|e| msg.fatal("unable to create selfpipe", e))?;
         rustix::process::chdir(dir).map_err(|e| msg.fatal("unable to change to directory", e))?;
 
         let want = if stat(DOWN).is_ok() {
@@ -140,7 +139,7 @@ impl Supervisor {
             self.wait_for_events(deadline);
             self.reap();
             self.read_controls();
-            if GOT_TERM.swap(false, Ordering::SeqCst) {
+            if selfpipe::take(&selfpipe::TERM) {
                 // SIGTERM means the same as `x`.
                 self.main.input.push_back(b'x');
             }
@@ -156,13 +155,16 @@ impl Supervisor {
     fn wait_for_events(&mut self, deadline: Option<Instant>) {
         let timeout = deadline.map(|d| {
             let left = d.saturating_duration_since(Instant::now());
+            // A millisecond late rather than early: a wake-up a hair
+            // before the deadline would only mean another round.
+            let left = left + std::time::Duration::from_millis(1);
             Timespec {
                 tv_sec: left.as_secs() as i64,
-                tv_nsec: left.subsec_nanos() as i64 + 1_000_000,
+                tv_nsec: left.subsec_nanos() as i64,
             }
         });
         let mut fds = Vec::with_capacity(3);
-        fds.push(PollFd::new(&self.signals, PollFlags::IN));
+        fds.push(PollFd::new(&self.signals.pipe, PollFlags::IN));
         if let Some(fd) = self.main.control_fd.as_ref() {
             fds.push(PollFd::new(fd, PollFlags::IN));
         }
@@ -171,8 +173,7 @@ impl Supervisor {
         }
         let _ = poll(&mut fds, timeout.as_ref());
         drop(fds);
-        let mut buf = [0u8; 64];
-        while matches!(rustix::io::read(&self.signals, &mut buf), Ok(n) if n > 0) {}
+        self.signals.drain();
     }
 
     /// Collects every exited child: the service, the log, control scripts.
@@ -438,18 +439,4 @@ fn exit_code(wstat: i32) -> Option<i32> {
     } else {
         None
     }
-}
-
-/// A non-blocking self-pipe that SIGCHLD and SIGTERM write to; SIGTERM also
-/// sets a flag.
-fn install_signals() -> Result<OwnedFd, Errno> {
-    let (r, w) = pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
-    let w2 = w.as_fd().try_clone_to_owned().map_err(|_| Errno::MFILE)?;
-    let reg = |sig: i32, fd: OwnedFd| {
-        signal_hook::low_level::pipe::register(sig, fd).map_err(|_| Errno::INVAL)
-    };
-    reg(Signal::CHILD.as_raw(), w)?;
-    reg(Signal::TERM.as_raw(), w2)?;
-    signal_hook::flag::register(Signal::TERM.as_raw(), &GOT_TERM).map_err(|_| Errno::INVAL)?;
-    Ok(r)
 }

@@ -8,8 +8,6 @@
 //! texts match chdir's and opendir's), and runsvdir returns to where it
 //! was started afterwards, so a relative services path keeps working.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rustix::event::{poll, PollFd, PollFlags};
@@ -17,6 +15,8 @@ use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{self, Dir, FileType, Mode, OFlags, CWD};
 use rustix::io::Errno;
 use rustix::process::{kill_process, Pid, Signal, WaitOptions};
+
+use supervise_proto::selfpipe::{self, Signals};
 
 use crate::msg::Messages;
 use crate::proctitle::Title;
@@ -37,35 +37,6 @@ struct Stamp {
     ino: u64,
     mtime: i64,
     mtime_nsec: i64,
-}
-
-struct Signals {
-    pipe: OwnedFd,
-    term: Arc<AtomicBool>,
-    hup: Arc<AtomicBool>,
-    alrm: Arc<AtomicBool>,
-}
-
-fn install_signals() -> std::io::Result<Signals> {
-    let (r, w) = rustix::pipe::pipe_with(
-        rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
-    )?;
-    let s = Signals {
-        pipe: r,
-        term: Arc::new(AtomicBool::new(false)),
-        hup: Arc::new(AtomicBool::new(false)),
-        alrm: Arc::new(AtomicBool::new(false)),
-    };
-    // Flags first: handlers run in registration order, so a wake-up from
-    // the pipe always finds its flag set.
-    signal_hook::flag::register(Signal::TERM.as_raw(), Arc::clone(&s.term))?;
-    signal_hook::flag::register(Signal::HUP.as_raw(), Arc::clone(&s.hup))?;
-    signal_hook::flag::register(Signal::ALARM.as_raw(), Arc::clone(&s.alrm))?;
-    for sig in [Signal::CHILD, Signal::TERM, Signal::HUP, Signal::ALARM] {
-        let fd = w.try_clone()?;
-        signal_hook::low_level::pipe::register(sig.as_raw(), fd)?;
-    }
-    Ok(s)
 }
 
 pub struct Config {
@@ -107,7 +78,12 @@ impl Daemon {
             msgs,
             home,
             table: Table::new(),
-            signals: install_signals()?,
+            signals: Signals::install(&[
+                libc::SIGCHLD,
+                libc::SIGTERM,
+                libc::SIGHUP,
+                libc::SIGALRM,
+            ])?,
             watcher: Watcher::new(),
             stamp: None,
             next_check: now,
@@ -120,18 +96,18 @@ impl Daemon {
 
     pub fn run(&mut self) -> Exit {
         loop {
-            if self.signals.term.load(Ordering::SeqCst) {
+            if selfpipe::TERM.load(std::sync::atomic::Ordering::SeqCst) {
                 // runit: TERM ends runsvdir at once; the runsv processes
                 // stay.
                 return 0;
             }
-            if self.signals.hup.load(Ordering::SeqCst) {
+            if selfpipe::HUP.load(std::sync::atomic::Ordering::SeqCst) {
                 for pid in self.table.pids() {
                     signal(pid, Signal::TERM);
                 }
                 return 111;
             }
-            if self.signals.alrm.swap(false, Ordering::SeqCst) {
+            if selfpipe::take(&selfpipe::ALRM) {
                 self.rescan = true;
                 self.check_now = true;
                 self.alarm = true;
@@ -364,7 +340,7 @@ impl Daemon {
         drop(fds);
         let mut i = 1;
         if ready[0] {
-            drain(&self.signals.pipe);
+            self.signals.drain();
         }
         if let Some(watcher) = self.watcher.as_mut() {
             if ready[i] {
@@ -394,15 +370,6 @@ impl Daemon {
                 Err(Errno::INTR) => continue,
                 Err(_) => return,
             }
-        }
-    }
-}
-
-fn drain(fd: &OwnedFd) {
-    let mut buf = [0u8; 64];
-    while let Ok(n) = rustix::io::read(fd, &mut buf) {
-        if n == 0 {
-            break;
         }
     }
 }

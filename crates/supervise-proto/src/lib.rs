@@ -5,6 +5,7 @@ pub mod control;
 pub mod errstr;
 pub mod fdio;
 pub mod getopt;
+pub mod selfpipe;
 pub mod start;
 pub mod status;
 pub mod svdir;

@@ -5,7 +5,7 @@
 //! file), `pmatch` (the pattern language), `stamp` (timestamps), `lines`
 //! (cutting input into lines), `rotation` (when to rotate and prune),
 //! `logdir` (one directory's files and processor), `logger` (the event
-//! loop), `signals`, `msg` (runit's diagnostics). The binary is
+//! loop), `msg` (runit's diagnostics). The binary is
 //! entered from C's main (see `supervise_proto::start`).
 
 pub mod config;
@@ -16,7 +16,6 @@ pub mod msg;
 pub mod options;
 pub mod pmatch;
 pub mod rotation;
-pub mod signals;
 pub mod stamp;
 #[cfg(test)]
 mod testrng;
@@ -45,7 +44,12 @@ pub fn main_with(argv: Vec<OsString>) -> i32 {
     ) {
         msg::fatal("unable to open current working directory", e);
     }
-    let signals = match signals::Signals::install() {
+    let signals = match supervise_proto::selfpipe::Signals::install(&[
+        libc::SIGTERM,
+        libc::SIGHUP,
+        libc::SIGALRM,
+        libc::SIGCHLD,
+    ]) {
         Ok(s) => s,
         Err(e) => msg::fatal("unable to install signal handlers", e),
     };

@@ -15,8 +15,8 @@ use crate::lines::{Sink, Splitter};
 use crate::logdir::LogDir;
 use crate::msg;
 use crate::options::Options;
-use crate::signals::{self, Signals};
 use crate::stamp::{Clock, Stamper, STAMP_LEN};
+use supervise_proto::selfpipe::{self as signals, Signals};
 
 /// Input buffer size: half a pipe's worth per read. Throughput is the
 /// same as with a whole pipe's worth (64 KiB) and the process stays

@@ -2,9 +2,10 @@
 //! poll(2) wakes up and handles them outside any signal handler.
 //!
 //! A plain sigaction handler rather than a signal library: all it does is
-//! set a flag and write one byte, and a logger that runs for the life of
-//! every service should not carry a registry of handlers (locks, hash
-//! maps, random keys) in its resident memory for that.
+//! set a flag and write one byte, and supervisors and loggers that run for
+//! the life of every service should not carry a registry of handlers
+//! (locks, hash maps, random keys) in their resident memory for that.
+//! One process, one set: `install` is called once, at start-up.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -56,13 +57,13 @@ extern "C" fn on_signal(sig: libc::c_int) {
 }
 
 impl Signals {
-    /// Installs the handlers for TERM, HUP, ALRM and CHLD (restarting
-    /// interrupted system calls, as the handlers never need to interrupt
-    /// one: poll(2) returns early anyway).
-    pub fn install() -> Result<Signals, rustix::io::Errno> {
+    /// Installs the handler for `sigs` (any of TERM, HUP, ALRM and CHLD),
+    /// restarting interrupted system calls, as the handler never needs to
+    /// interrupt one: poll(2) returns early anyway.
+    pub fn install(sigs: &[libc::c_int]) -> Result<Signals, rustix::io::Errno> {
         let (r, w) = pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
         WAKE.store(w.as_raw_fd(), Ordering::SeqCst);
-        for sig in [libc::SIGTERM, libc::SIGHUP, libc::SIGALRM, libc::SIGCHLD] {
+        for &sig in sigs {
             // SAFETY: a zeroed sigaction is valid; the handler is
             // async-signal-safe.
             let rc = unsafe {
@@ -82,7 +83,7 @@ impl Signals {
     }
 
     /// Empties the pipe (call before taking the flags).
-    pub fn drain(&mut self) {
+    pub fn drain(&self) {
         let mut buf = [0u8; 64];
         while let Ok(n) = rustix::io::read(&self.pipe, &mut buf) {
             if n == 0 {
@@ -95,4 +96,30 @@ impl Signals {
 /// Reads and clears a flag.
 pub fn take(flag: &AtomicBool) -> bool {
     flag.swap(false, Ordering::SeqCst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signal_sets_its_flag_and_wakes_the_pipe() {
+        let s = Signals::install(&[libc::SIGALRM]).unwrap();
+        assert!(!take(&ALRM));
+        // SAFETY: raising a signal whose handler was just installed.
+        unsafe { libc::raise(libc::SIGALRM) };
+        let mut fds = [rustix::event::PollFd::new(
+            &s.pipe,
+            rustix::event::PollFlags::IN,
+        )];
+        let zero = rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        assert_eq!(rustix::event::poll(&mut fds, Some(&zero)).unwrap(), 1);
+        s.drain();
+        assert!(take(&ALRM));
+        assert!(!take(&ALRM));
+        assert_eq!(rustix::event::poll(&mut fds, Some(&zero)).unwrap(), 0);
+    }
 }
