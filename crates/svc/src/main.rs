@@ -4,6 +4,7 @@
 //! Problems with one directory are warnings and do not change the exit
 //! status (0); only a bad option (100) or losing the way back to the
 //! starting directory (111) do.
+#![cfg_attr(not(test), no_main)]
 
 mod commands;
 mod deliver;
@@ -13,7 +14,22 @@ use std::os::unix::ffi::OsStrExt;
 
 use supervise_proto::errno_str;
 
-fn main() {
+/// Entered from C's main: std's start-up work (a signal stack, SIGPIPE
+/// ignored) is skipped, so the tool starts sooner and dies quietly of
+/// SIGPIPE like daemontools' (see supervise_proto::start).
+#[cfg(not(test))]
+#[no_mangle]
+extern "C" fn main(
+    _argc: std::ffi::c_int,
+    _argv: *const *const std::ffi::c_char,
+) -> std::ffi::c_int {
+    supervise_proto::start::init(supervise_proto::start::SigPipe::Default);
+    run();
+    0
+}
+
+#[cfg_attr(test, allow(dead_code))]
+fn run() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let prog = commands::program_name(args.first().map(|a| a.as_bytes()).unwrap_or(b"svc"));
     let (bytes, dirs) = match commands::parse(&args[args.len().min(1)..]) {

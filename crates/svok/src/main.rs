@@ -2,6 +2,7 @@
 //!
 //! Silent by design, like daemontools' svok: the answer is the exit
 //! status (0 running, 100 not, 111 when the question cannot be asked).
+#![cfg_attr(not(test), no_main)]
 
 mod probe;
 
@@ -9,7 +10,22 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 
-fn main() {
+/// Entered from C's main: std's start-up work (a signal stack, SIGPIPE
+/// ignored) is skipped, so the tool starts sooner and dies quietly of
+/// SIGPIPE like daemontools' (see supervise_proto::start).
+#[cfg(not(test))]
+#[no_mangle]
+extern "C" fn main(
+    _argc: std::ffi::c_int,
+    _argv: *const *const std::ffi::c_char,
+) -> std::ffi::c_int {
+    supervise_proto::start::init(supervise_proto::start::SigPipe::Default);
+    run();
+    0
+}
+
+#[cfg_attr(test, allow(dead_code))]
+fn run() {
     let dir: Option<OsString> = std::env::args_os().nth(1);
     let Some(dir) = dir else {
         die(100, b"svok: usage: svok dir\n");

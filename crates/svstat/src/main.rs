@@ -4,6 +4,7 @@
 //! Every problem with one directory is reported on that directory's line;
 //! svstat itself exits 0 unless it cannot find its way back to the
 //! directory it started in.
+#![cfg_attr(not(test), no_main)]
 
 mod inspect;
 mod report;
@@ -14,14 +15,22 @@ use std::os::unix::ffi::OsStrExt;
 use rustix::fs::{open, Mode, OFlags};
 use supervise_proto::errno_str;
 
-fn main() {
-    // daemontools' svstat dies quietly on a closed pipe; Rust would turn
-    // that into an EPIPE error instead, so give SIGPIPE its default back.
-    // SAFETY: setting a signal disposition to SIG_DFL before any other
-    // thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+/// Entered from C's main: std's start-up work (a signal stack, SIGPIPE
+/// ignored) is skipped, so the tool starts sooner and dies quietly of
+/// SIGPIPE like daemontools' (see supervise_proto::start).
+#[cfg(not(test))]
+#[no_mangle]
+extern "C" fn main(
+    _argc: std::ffi::c_int,
+    _argv: *const *const std::ffi::c_char,
+) -> std::ffi::c_int {
+    supervise_proto::start::init(supervise_proto::start::SigPipe::Default);
+    run();
+    0
+}
+
+#[cfg_attr(test, allow(dead_code))]
+fn run() {
     let start = match open(".", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
         Ok(fd) => fd,
         Err(e) => fatal("unable to open current directory: ", e),
