@@ -39,13 +39,14 @@ STATIC  = $(TARGET_DIR)/$(TRIPLE)/release
 # linking saves each process the private pages of the dynamic loader and
 # libc's relocations (runsv: ~87 kB PSS instead of ~129 kB); the short-lived
 # tools start faster. chpst stays dynamic: it looks users up through NSS.
-# runsvdir stays dynamic too: there is one of it, so a static copy of the C
-# library's code would be its alone, where the shared one costs it little
-# (with 1,000 services its PSS is less than half).
+# runsvdir and runit (process 1) stay dynamic too: there is one of each, so
+# a static copy of the C library's code would be theirs alone, where the
+# shared one costs them little (runsvdir's PSS with 1,000 services is less
+# than half; `make static` still builds them static for rescue systems).
 # Each entry is CRATE:BINARY.
 STATIC_BINS = runsv:runsv svlogd:svlogd sv:sv svok:svok \
-	svstat:svstat svc:svc tai64n:tai64n tai64n:tai64nlocal runit:runit \
-	runit:runit-init utmpset:utmpset runsvchdir:runsvchdir
+	svstat:svstat svc:svc tai64n:tai64n tai64n:tai64nlocal \
+	utmpset:utmpset runsvchdir:runsvchdir
 
 # runsv, one per service, is also linked as a fixed-address (non-PIE)
 # executable: a static PIE relocates itself at start-up, which turns ~28 kB
