@@ -10,7 +10,6 @@ use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use rustix::io::Errno;
-use supervise_proto::errstr::raw_errno_str;
 
 /// Where a child's standard input and output go.
 pub enum Wiring<'a> {
@@ -76,13 +75,8 @@ pub fn spawn(prog: &str, args: &[String], wiring: Wiring, fail: &str) -> Result<
             if ok {
                 libc::execv(argv[0], argv.as_ptr());
             }
-            let errno = *libc::__errno_location();
-            let text = raw_errno_str(errno);
-            for part in [fail.as_bytes(), b": ", text.as_bytes(), b"\n"] {
-                libc::write(2, part.as_ptr().cast(), part.len());
-            }
-            libc::_exit(111);
         }
+        supervise_proto::child::exec_failed(&[fail.as_bytes(), b": "]);
     }
     // Read before sigprocmask can change errno.
     let err = (pid < 0).then(|| std::io::Error::last_os_error().raw_os_error().unwrap_or(0));

@@ -10,7 +10,6 @@
 use std::ffi::{CStr, CString};
 
 use rustix::io::Errno;
-use supervise_proto::errno_str;
 
 /// Everything the child needs, prepared before fork so that the child
 /// allocates nothing.
@@ -66,37 +65,14 @@ impl Prepared {
                 libc::setsid();
             }
             libc::execvp(PROG.as_ptr(), argv.as_ptr());
-            let err = *libc::__errno_location();
-            let text = errno_str(Errno::from_raw_os_error(err)).as_bytes();
-            let mut buf = [0u8; 8192];
-            let n = fill(&mut buf, &[&self.failure, text, b"\n"]);
-            libc::write(2, buf.as_ptr().cast(), n);
-            libc::_exit(111);
         }
+        supervise_proto::child::exec_failed(&[&self.failure])
     }
-}
-
-/// Concatenates `parts` into `buf` (truncating), without allocating.
-fn fill(buf: &mut [u8], parts: &[&[u8]]) -> usize {
-    let mut n = 0;
-    for p in parts {
-        let take = p.len().min(buf.len() - n);
-        buf[n..n + take].copy_from_slice(&p[..take]);
-        n += take;
-    }
-    n
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fills_without_overflow() {
-        let mut b = [0u8; 8];
-        assert_eq!(fill(&mut b, &[b"abc", b"defgh", b"ij"]), 8);
-        assert_eq!(&b, b"abcdefgh");
-    }
 
     #[test]
     fn prepares_the_failure_text() {

@@ -1,6 +1,7 @@
 //! The contract between runit's programs: what runsv writes and what sv,
 //! svstat, svok and svc read. Formats only; no process logic lives here.
 
+pub mod child;
 pub mod control;
 pub mod errstr;
 pub mod fdio;

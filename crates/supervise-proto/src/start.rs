@@ -57,6 +57,27 @@ pub unsafe fn args(argc: c_int, argv: *const *const c_char) -> Vec<OsString> {
         .collect()
 }
 
+/// Defines a program's C `main`: [`init`] with the SIGPIPE choice, then
+/// `run` (a non-capturing closure or fn taking the command line) whose
+/// result is the exit code. The crate root still needs `#![no_main]`.
+#[macro_export]
+macro_rules! c_main {
+    ($sigpipe:expr, $run:expr) => {
+        #[cfg(not(test))]
+        #[no_mangle]
+        extern "C" fn main(
+            argc: ::std::ffi::c_int,
+            argv: *const *const ::std::ffi::c_char,
+        ) -> ::std::ffi::c_int {
+            $crate::start::init($sigpipe);
+            // SAFETY: the C runtime passes main a valid argv of argc strings.
+            let args = unsafe { $crate::start::args(argc, argv) };
+            let run: fn(::std::vec::Vec<::std::ffi::OsString>) -> i32 = $run;
+            run(args)
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

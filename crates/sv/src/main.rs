@@ -2,14 +2,6 @@
 // that skips.
 #![no_main]
 
-use std::ffi::{c_char, c_int};
-
-use supervise_proto::start::{self, SigPipe};
-
-#[no_mangle]
-extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    start::init(SigPipe::Default);
-    // SAFETY: the C runtime passes main a valid argv of argc strings.
-    let args = unsafe { start::args(argc, argv) };
-    sv::run(&args)
-}
+supervise_proto::c_main!(supervise_proto::start::SigPipe::Default, |args| sv::run(
+    &args
+));

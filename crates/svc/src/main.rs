@@ -14,19 +14,13 @@ use std::os::unix::ffi::OsStrExt;
 
 use supervise_proto::errno_str;
 
-/// Entered from C's main: std's start-up work (a signal stack, SIGPIPE
-/// ignored) is skipped, so the tool starts sooner and dies quietly of
-/// SIGPIPE like daemontools' (see supervise_proto::start).
-#[cfg(not(test))]
-#[no_mangle]
-extern "C" fn main(
-    _argc: std::ffi::c_int,
-    _argv: *const *const std::ffi::c_char,
-) -> std::ffi::c_int {
-    supervise_proto::start::init(supervise_proto::start::SigPipe::Default);
+// Entered from C's main: std's start-up work (a signal stack, SIGPIPE
+// ignored) is skipped, so the tool starts sooner and dies quietly of
+// SIGPIPE like daemontools' (see supervise_proto::start).
+supervise_proto::c_main!(supervise_proto::start::SigPipe::Default, |_| {
     run();
     0
-}
+});
 
 #[cfg_attr(test, allow(dead_code))]
 fn run() {

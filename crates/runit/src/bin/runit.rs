@@ -4,12 +4,6 @@
 //! lives as long as the machine, so std's start-up pages are not kept.
 #![no_main]
 
-use std::ffi::{c_char, c_int};
-
-use supervise_proto::start::{self, SigPipe};
-
-#[no_mangle]
-extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
-    start::init(SigPipe::Ignore);
+supervise_proto::c_main!(supervise_proto::start::SigPipe::Ignore, |_| {
     runit::runit_main()
-}
+});
