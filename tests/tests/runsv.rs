@@ -627,56 +627,83 @@ fn children_inherit_what_runits_children_inherit() {
 }
 
 /// runsv keeps supervising when nobody reads its standard error any more:
-/// its warnings fail quietly instead of killing it (runit's runsv dies of
-/// SIGPIPE there).
+/// its warnings fail quietly instead of killing it. runit's runsv dies of
+/// SIGPIPE there (a deliberate difference, checked against the reference).
 #[test]
 fn runsv_survives_a_closed_stderr_pipe() {
-    let mut sb = Sandbox::new();
-    let d = sb.path().join("svc");
-    make_service(&d, "#!/bin/sh\necho $$ >> ../pids\nexec sleep 1000\n");
-    let (r, w) = rustix::pipe::pipe().unwrap();
-    let mut c = sb.command(bin("runsv"));
-    c.arg(&d)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(w));
-    let pid = sb.spawn(c);
-    drop(r);
-    let pids = sb.path().join("pids");
-    let count = || read(&pids).lines().count();
-    wait_until("first start", WAIT, || count() == 1);
-    // With supervise/ gone, every status update is a warning on stderr.
-    std::fs::rename(d.join("supervise"), d.join("supervise.gone")).unwrap();
-    for n in 1..=2 {
-        let spid: u32 = read(&pids).lines().last().unwrap().parse().unwrap();
-        kill(spid, rustix::process::Signal::KILL);
-        wait_until("restart", WAIT, || count() == n + 1);
+    let mut suites = vec![(Suite::ours(), true)];
+    if let Some(r) = reference() {
+        suites.push((Suite::theirs(r), false));
     }
-    assert!(alive(pid), "runsv died writing to a closed pipe");
-    std::fs::rename(d.join("supervise.gone"), d.join("supervise")).unwrap();
-    stop_runsv(&mut sb, pid, &d).expect("runsv exits on x");
-    sb.assert_no_leaks();
+    for (suite, survives) in suites {
+        let mut sb = Sandbox::new();
+        let d = sb.path().join("svc");
+        make_service(&d, "#!/bin/sh\necho $$ >> ../pids\nexec sleep 1000\n");
+        // Close-on-exec: a process another test starts meanwhile must not
+        // inherit the read end and keep the pipe open.
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
+        let mut c = sb.command(&suite.runsv);
+        c.arg(&d)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(w));
+        let pid = sb.spawn(c);
+        drop(r);
+        let pids = sb.path().join("pids");
+        let count = || read(&pids).lines().count();
+        let last = || -> u32 { read(&pids).lines().last().unwrap().parse().unwrap() };
+        wait_until("first start", WAIT, || count() == 1);
+        // With supervise/ gone, every status update is a warning on stderr.
+        std::fs::rename(d.join("supervise"), d.join("supervise.gone")).unwrap();
+        for n in 1..=2 {
+            kill(last(), rustix::process::Signal::KILL);
+            wait_until("a restart or runsv's death", WAIT, || {
+                count() == n + 1 || !alive(pid)
+            });
+        }
+        assert_eq!(alive(pid), survives, "{}", suite.runsv.display());
+        std::fs::rename(d.join("supervise.gone"), d.join("supervise")).unwrap();
+        if survives {
+            stop_runsv(&mut sb, pid, &d).expect("runsv exits on x");
+        } else {
+            kill(last(), rustix::process::Signal::KILL);
+            sb.kill_all();
+        }
+        sb.assert_no_leaks();
+    }
 }
 
-/// Started with descriptors 0-2 closed (as some inits do), runsv must not
-/// hand its own files (lock, FIFOs) to the service as standard input,
-/// output or error: they are /dev/null instead.
+/// Started with descriptors 0-2 closed (as some inits do), runsv gives
+/// its service /dev/null there. runit's hands the service its own
+/// self-pipe as standard input and leaves 1 and 2 closed (checked against
+/// the reference).
 #[test]
 fn closed_standard_descriptors_become_dev_null() {
-    let mut sb = Sandbox::new();
-    let d = sb.path().join("svc");
-    make_service(
-        &d,
-        "#!/bin/sh\nx=$(readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2)\necho \"$x\" > fds.new; mv fds.new fds\nexec sleep 1000\n",
-    );
-    let mut c = sb.command("sh");
-    c.arg("-c")
-        .arg("exec \"$0\" \"$1\" <&- >&- 2>&-")
-        .arg(bin("runsv"))
-        .arg(&d);
-    let pid = sb.spawn(c);
-    wait_until("fds", WAIT, || d.join("fds").exists());
-    assert_eq!(read(d.join("fds")), "/dev/null\n/dev/null\n/dev/null\n");
-    stop_runsv(&mut sb, pid, &d).expect("runsv exits on x");
-    sb.assert_no_leaks();
+    let mut suites = vec![Suite::ours()];
+    if let Some(r) = reference() {
+        suites.push(Suite::theirs(r));
+    }
+    let mut seen = Vec::new();
+    for suite in suites {
+        let mut sb = Sandbox::new();
+        let d = sb.path().join("svc");
+        make_service(
+            &d,
+            "#!/bin/sh\nx=$(readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2)\necho \"$x\" > fds.new; mv fds.new fds\nexec sleep 1000\n",
+        );
+        let mut c = sb.command("sh");
+        c.arg("-c")
+            .arg("exec \"$0\" \"$1\" <&- >&- 2>&-")
+            .arg(&suite.runsv)
+            .arg(&d);
+        let pid = sb.spawn(c);
+        wait_until("fds", WAIT, || d.join("fds").exists());
+        seen.push(read(d.join("fds")));
+        stop_runsv(&mut sb, pid, &d).expect("runsv exits on x");
+        sb.assert_no_leaks();
+    }
+    assert_eq!(seen[0], "/dev/null\n/dev/null\n/dev/null\n");
+    if let Some(theirs) = seen.get(1) {
+        assert!(theirs.starts_with("pipe:"), "runit 2.1.2: {theirs:?}");
+    }
 }

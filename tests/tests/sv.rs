@@ -302,6 +302,14 @@ fn svdir_svwait_and_name_resolution() {
         assert!(line.starts_with(&format!("run: {name}: (pid ")), "{out}");
     }
     assert_eq!(lines[names.len()], "rc=0", "{out}");
+    if let Some(r) = reference() {
+        let theirs = sv(&sb, &r.runit("sv"), rel_svdir, &[], &args);
+        assert_eq!(
+            normalize_sv(&out),
+            normalize_sv(&theirs),
+            "ours vs runit 2.1.2"
+        );
+    }
     // SVWAIT sets the timeout; -w overrides it.
     let t0 = std::time::Instant::now();
     let out = sv(
@@ -445,7 +453,9 @@ fn sv_dies_of_sigpipe_like_runit() {
         suites.push(r.runit("sv"));
     }
     for sv in suites {
-        let (r, w) = rustix::pipe::pipe().unwrap();
+        // Close-on-exec: a process another test starts meanwhile must not
+        // inherit the read end and keep the pipe open.
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
         drop(r);
         let mut c = sb.command(&sv);
         c.arg("status")
