@@ -47,6 +47,20 @@ pub fn bin_dir() -> PathBuf {
 }
 
 /// Path of one of our binaries; panics with a hint when it was not built.
+/// Copies a program to `dst` (keeping its mode) by running cp(1): the
+/// file is open for writing only in that short-lived process, never in this
+/// one, so a child another test thread forks at the same moment cannot
+/// inherit the write descriptor and make our exec fail with ETXTBSY.
+pub fn copy_program(src: &Path, dst: &Path) {
+    let st = Command::new("cp")
+        .arg("--")
+        .arg(src)
+        .arg(dst)
+        .status()
+        .expect("run cp");
+    assert!(st.success(), "cp {} {}", src.display(), dst.display());
+}
+
 pub fn bin(name: &str) -> PathBuf {
     let p = bin_dir().join(name);
     assert!(
@@ -133,6 +147,22 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(50));
     }
+}
+
+/// Waits until process `pid` has a handler installed for signal `signo`
+/// (its SigCgt mask in /proc). A program can print its first warnings
+/// before it sets its handlers up; a signal sent in between would kill it
+/// with the default action instead of testing what it does.
+pub fn wait_catching(pid: u32, signo: u32, limit: Duration) {
+    wait_until(&format!("pid {pid} to catch signal {signo}"), limit, || {
+        let Ok(st) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            return false;
+        };
+        st.lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+            .is_some_and(|m| m & (1 << (signo - 1)) != 0)
+    })
 }
 
 /// Like [`wait_for`] for a condition.

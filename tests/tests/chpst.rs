@@ -35,7 +35,7 @@ struct Transcript {
 fn farm(dir: &Path, binary: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::copy(binary, dir.join("chpst")).unwrap();
+    copy_program(binary, &dir.join("chpst"));
     for p in PERSONALITIES {
         symlink("chpst", dir.join(p)).unwrap();
     }

@@ -169,7 +169,7 @@ fn unprivileged_rename_failure() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(sb.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let copy = sb.join("runsvchdir");
-    std::fs::copy(bin("runsvchdir"), &copy).unwrap();
+    copy_program(&bin("runsvchdir"), &copy);
     let d = sb.join("levels");
     std::fs::create_dir_all(d.join("default")).unwrap();
     std::fs::create_dir_all(d.join("single")).unwrap();

@@ -383,6 +383,7 @@ impl Live {
     }
 
     fn signal(&self, s: Signal) {
+        wait_catching(self.pid, s.as_raw() as u32, WAIT);
         kill(self.pid, s);
     }
 

@@ -28,8 +28,16 @@ impl Farm {
         let dir = tempfile::tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let exe = dir.path().join("chpst");
-        // A copy, not a link: a test may run it as another user.
-        std::fs::copy(env!("CARGO_BIN_EXE_chpst"), &exe).unwrap();
+        // A copy, not a link: a test may run it as another user. cp(1)
+        // writes it, so no write descriptor ever exists in this process for
+        // a child forked by another test thread to inherit (ETXTBSY).
+        let st = std::process::Command::new("cp")
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_chpst"))
+            .arg(&exe)
+            .status()
+            .unwrap();
+        assert!(st.success());
         for p in [
             "envdir",
             "envuidgid",
