@@ -95,6 +95,9 @@ impl Daemon {
     }
 
     pub fn run(&mut self) -> Exit {
+        // Children inherited through exec (a stage-2 script's background
+        // jobs) may have exited before the handler was installed.
+        self.reap();
         loop {
             if selfpipe::TERM.load(std::sync::atomic::Ordering::SeqCst) {
                 // runit: TERM ends runsvdir at once; the runsv processes
@@ -112,7 +115,13 @@ impl Daemon {
                 self.check_now = true;
                 self.alarm = true;
             }
-            self.reap();
+            // wait4 walks the list of every child (a thousand runsv), so
+            // it runs only after SIGCHLD, not on each five-second wake-up.
+            // The flag is set before the handler writes the self-pipe, and
+            // taken before reaping: no exit can be missed in between.
+            if selfpipe::take(&selfpipe::CHLD) {
+                self.reap();
+            }
             let now = Instant::now();
             if self.check_now || now >= self.next_check {
                 self.check(now);
@@ -265,11 +274,7 @@ impl Daemon {
             signal(pid, Signal::TERM);
         }
         if self.table.len() > before + 64 {
-            // The table grew by doubling and left the smaller copies
-            // behind as holes in the heap: give those pages back, as
-            // runsvdir keeps what it holds for the machine's whole life.
-            // SAFETY: malloc_trim only releases free memory.
-            unsafe { libc::malloc_trim(0) };
+            trim_heap();
         }
     }
 
@@ -371,6 +376,17 @@ impl Daemon {
                 Err(_) => return,
             }
         }
+    }
+}
+
+/// The table grew by doubling and left the smaller copies behind as holes
+/// in the heap: give those pages back, as runsvdir keeps what it holds for
+/// the machine's whole life. (musl's allocator returns them by itself.)
+fn trim_heap() {
+    // SAFETY: malloc_trim only releases free memory.
+    #[cfg(target_env = "gnu")]
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
