@@ -405,14 +405,17 @@ pub fn make_service(dir: &Path, run: &str) {
 /// Replaces the digits of pids and of second counts in an `sv` transcript
 /// so that runs of two implementations can be compared.
 pub fn normalize_sv(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    // Byte-wise, so text that is not ASCII passes through unchanged.
     let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if text[i..].starts_with("(pid ") {
-            out.push_str("(pid N)");
-            let close = text[i..].find(')').map(|j| i + j + 1).unwrap_or(b.len());
-            i = close;
+        if b[i..].starts_with(b"(pid ") {
+            out.extend_from_slice(b"(pid N)");
+            i = b[i..]
+                .iter()
+                .position(|&c| c == b')')
+                .map_or(b.len(), |j| i + j + 1);
             continue;
         }
         if b[i].is_ascii_digit() && (i == 0 || b[i - 1] == b' ') {
@@ -421,15 +424,15 @@ pub fn normalize_sv(text: &str) -> String {
                 j += 1;
             }
             if j < b.len() && b[j] == b's' {
-                out.push_str("Ns");
+                out.extend_from_slice(b"Ns");
                 i = j + 1;
                 continue;
             }
         }
-        out.push(b[i] as char);
+        out.push(b[i]);
         i += 1;
     }
-    out
+    String::from_utf8(out).expect("only ASCII was replaced")
 }
 
 #[cfg(test)]

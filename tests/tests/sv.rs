@@ -470,3 +470,50 @@ fn sv_dies_of_sigpipe_like_runit() {
     stop_runsv(&mut sb, pa, &t.a).unwrap();
     sb.assert_no_leaks();
 }
+
+/// Service names are bytes: a name that is not UTF-8 is printed as given,
+/// in status lines and messages alike, byte for byte as runit's sv does.
+#[test]
+fn names_that_are_not_utf8_are_printed_as_given() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let mut sb = Sandbox::new();
+    let root = sb.join("service");
+    let d = root.join(OsStr::from_bytes(b"caf\xe9"));
+    make_service(&d, "#!/bin/sh\nexec sleep 1000\n");
+    let p = start_runsv(&mut sb, &bin("runsv"), &d);
+    wait_until("service up", WAIT, || {
+        status_of(&d).is_some_and(|s| s.pid != 0)
+    });
+    let missing = root.join(OsStr::from_bytes(b"gone\xff"));
+    let mut suites = vec![bin("sv")];
+    if let Some(r) = reference() {
+        suites.push(r.runit("sv"));
+    }
+    let mut outs = Vec::new();
+    for sv in suites {
+        let mut c = sb.command(&sv);
+        c.arg("status").arg(&d).arg(&missing);
+        let out = sb.run(c);
+        assert_eq!(out.status.code(), Some(1), "{}: {:?}", sv.display(), out);
+        let text = normalize_sv(&String::from_utf8_lossy(&out.stdout));
+        // The raw bytes themselves, not U+FFFD replacements.
+        let mut want = b"run: ".to_vec();
+        want.extend_from_slice(d.as_os_str().as_bytes());
+        assert!(out.stdout.starts_with(&want), "{}: {:?}", sv.display(), out);
+        let mut fail = b"fail: ".to_vec();
+        fail.extend_from_slice(missing.as_os_str().as_bytes());
+        assert!(
+            out.stdout.windows(fail.len()).any(|w| w == fail.as_slice()),
+            "{}: {:?}",
+            sv.display(),
+            out
+        );
+        outs.push((out.stdout.len(), text));
+    }
+    if outs.len() == 2 {
+        assert_eq!(outs[0], outs[1], "ours vs runit 2.1.2");
+    }
+    stop_runsv(&mut sb, p, &d).unwrap();
+    sb.assert_no_leaks();
+}

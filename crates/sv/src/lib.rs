@@ -170,15 +170,19 @@ impl Sv {
     /// The first pass over a service: print its status, or write its
     /// control bytes. Returns whether it is still to be waited for.
     fn act(&mut self) -> Pending {
-        let cmd = self.cfg.command.clone();
-        if cmd.status {
+        if self.cfg.command.status {
             self.status();
             return Pending::Done;
         }
-        if cmd.check_only {
+        if self.cfg.command.check_only {
             return Pending::Waiting;
         }
-        match self.control(cmd.acts.as_bytes()) {
+        // Lent out for the call (control needs self mutably): no copy
+        // per service.
+        let acts = std::mem::take(&mut self.cfg.command.acts);
+        let r = self.control(acts.as_bytes());
+        self.cfg.command.acts = acts;
+        match r {
             Ok(()) => Pending::Waiting,
             Err(()) => Pending::Done,
         }
@@ -245,10 +249,9 @@ impl Sv {
                 return;
             }
         };
-        let name = self.report.service_name();
         let kind = self
             .report
-            .status_line(&name, &main, self.now_secs, Path::new("down"));
+            .status_line(false, &main, self.now_secs, Path::new("down"));
         match chdir(LOG) {
             Err(Errno::NOENT) => {}
             Err(e) => self.report.log_chdir_warning(e),
@@ -257,7 +260,7 @@ impl Sv {
                 self.report.set_log_suffix(true);
                 if let Ok(Some(st)) = self.status_get(false) {
                     self.report
-                        .status_line("log", &st, self.now_secs, Path::new("down"));
+                        .status_line(true, &st, self.now_secs, Path::new("down"));
                 }
                 self.report.set_log_suffix(false);
             }
@@ -375,10 +378,9 @@ impl Sv {
                 return Pending::Waiting;
             }
         }
-        let name = self.report.service_name();
         self.report.ok_prefix();
         self.report
-            .status_line(&name, &st, self.now_secs, Path::new("down"));
+            .status_line(false, &st, self.now_secs, Path::new("down"));
         self.report.end_line();
         Pending::Done
     }
@@ -433,9 +435,8 @@ impl Sv {
             }
             self.report.timeout_prefix(self.cfg.command.kill);
             if let Ok(Some(st)) = self.status_get(false) {
-                let n = self.report.service_name();
                 self.report
-                    .status_line(&n, &st, self.now_secs, Path::new("down"));
+                    .status_line(false, &st, self.now_secs, Path::new("down"));
             }
             self.report.end_line();
             if self.cfg.command.kill {
