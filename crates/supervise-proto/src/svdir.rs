@@ -94,11 +94,13 @@ pub fn control_script(c: u8) -> PathBuf {
 /// (ENXIO); other failures (no `supervise/`, no permission) are errors for
 /// the caller to word.
 pub fn supervisor_running(base: &Path) -> Result<bool, Errno> {
-    match open(
-        base.join(MAIN_FILES.ok),
-        OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
+    match in_dir(base, MAIN_FILES.ok, |p| {
+        open(
+            p,
+            OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+    }) {
         Ok(_fd) => Ok(true),
         Err(Errno::NXIO) => Ok(false),
         Err(e) => Err(e),
@@ -108,11 +110,13 @@ pub fn supervisor_running(base: &Path) -> Result<bool, Errno> {
 /// Writes control bytes to `base/supervise/control` without blocking.
 /// ENXIO from the open means no supervisor is reading it.
 pub fn send_control(base: &Path, bytes: &[u8]) -> Result<(), ControlError> {
-    let fd = open(
-        base.join(MAIN_FILES.control),
-        OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
+    let fd = in_dir(base, MAIN_FILES.control, |p| {
+        open(
+            p,
+            OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+    })
     .map_err(ControlError::Open)?;
     match rustix::io::write(&fd, bytes) {
         Ok(n) if n == bytes.len() => Ok(()),
@@ -141,7 +145,18 @@ pub enum StatusReadError {
 /// read, as runit's tools do; the caller decides which lengths it accepts.
 /// runsv replaces the file by rename, so a read never sees half a record.
 pub fn read_status_bytes(base: &Path) -> Result<Vec<u8>, StatusReadError> {
-    read_status_file(&base.join(MAIN_FILES.status))
+    in_dir(base, MAIN_FILES.status, read_status_file)
+}
+
+/// Calls `f` with `base/rel`. sv and svstat work from inside the service
+/// directory (base "."), where `rel` itself will do: no path is built, so
+/// a status over a thousand services allocates nothing for it.
+fn in_dir<T>(base: &Path, rel: &str, f: impl FnOnce(&Path) -> T) -> T {
+    if base == Path::new(".") {
+        f(Path::new(rel))
+    } else {
+        f(&base.join(rel))
+    }
 }
 
 /// As [`read_status_bytes`] for an explicit status file path.
