@@ -32,7 +32,7 @@ RELEASE = $(TARGET_DIR)/release
 TRIPLE  ?= $(shell rustc -vV | sed -n 's/^host: //p')
 STATIC  = $(TARGET_DIR)/$(TRIPLE)/release
 
-.PHONY: all check check-runsv-libc demo bench install install-files uninstall static clean settings
+.PHONY: all musl-bins check check-libc demo bench install install-files uninstall static clean settings
 
 # Linked statically (glibc, crt-static) in the release build: runsv and
 # svlogd run once per service for the machine's whole life, and static
@@ -57,15 +57,19 @@ STATIC_BINS = runsv:runsv svlogd:svlogd sv:sv svok:svok \
 RUNSV_PIE ?= no
 RUNSV_FLAGS = $(if $(filter no,$(RUNSV_PIE)),-C relocation-model=static)
 
-# runsv is linked against musl instead of glibc when Rust's musl target is
-# installed (rustup target add x86_64-unknown-linux-musl): glibc's start-up
-# probes the CPU with cpuid, which traps to the hypervisor on a virtual
-# machine, so a musl runsv starts in half the time (a faster fan-out of a
-# whole services directory) and takes half the memory (PSS ~26 kB instead
-# of ~52 kB). RUNSV_LIBC=glibc keeps glibc; without the target it is glibc.
+# runsv and sv are linked against musl instead of glibc when Rust's musl
+# target is installed (rustup target add x86_64-unknown-linux-musl):
+# glibc's start-up probes the CPU with cpuid, which traps to the hypervisor
+# on a virtual machine, so with musl they start in half the time (a faster
+# fan-out of a whole services directory, a faster `sv up`), and runsv, one
+# per service, takes half the memory (PSS ~27 kB instead of ~53 kB).
+# RUNIT_LIBC=glibc keeps glibc; without the target it is glibc. The rest
+# stay with glibc: chpst needs NSS, svlogd's throughput is higher with
+# glibc's string functions, utmpset needs glibc's utmp.
 MUSL       ?= $(shell uname -m)-unknown-linux-musl
 MUSL_STD    = $(wildcard $(shell rustc --print target-libdir --target $(MUSL) 2>/dev/null)/libstd-*.rlib)
-RUNSV_LIBC ?= $(if $(MUSL_STD),musl,glibc)
+RUNIT_LIBC ?= $(if $(MUSL_STD),musl,glibc)
+MUSL_BINS   = runsv sv
 
 all: settings
 	$(CARGO) build --release --workspace --bins
@@ -73,37 +77,45 @@ all: settings
 	  extra=; [ "$${cb}" = runsv:runsv ] && extra="$(RUNSV_FLAGS)"; \
 	  $(CARGO) rustc -q --release -p $${cb%%:*} --bin $${cb##*:} -- -C target-feature=+crt-static $$extra || exit 1; \
 	done
-ifeq ($(RUNSV_LIBC),musl)
-	$(CARGO) rustc -q --release -p runsv --bin runsv --target $(MUSL) -- $(RUNSV_FLAGS)
-	cp "$(TARGET_DIR)/$(MUSL)/release/runsv" "$(RELEASE)/runsv"
+ifeq ($(RUNIT_LIBC),musl)
+	$(MAKE) --no-print-directory musl-bins OUT="$(RELEASE)"
 endif
+
+# The MUSL_BINS, built for musl (static; runsv at a fixed address unless
+# RUNSV_PIE=yes) and copied to OUT.
+musl-bins:
+	for p in $(MUSL_BINS); do \
+	  $(CARGO) rustc -q --release -p $$p --bin $$p --target $(MUSL) -- \
+	    $$([ $$p = runsv ] && echo "$(RUNSV_FLAGS)") || exit 1; \
+	  cp "$(TARGET_DIR)/$(MUSL)/release/$$p" "$(OUT)/$$p" || exit 1; \
+	done
 
 settings:
 	@echo "sv default service directory (SVDIR): $(SVDIR)"
-	@echo "runsv's C library (RUNSV_LIBC): $(RUNSV_LIBC)"
+	@echo "C library of $(MUSL_BINS) (RUNIT_LIBC): $(RUNIT_LIBC)"
 
 # The end-to-end tests drive the built binaries, so build them first.
 check:
 	$(CARGO) build --workspace --bins
 	RUNIT_RS_REQUIRE_REFERENCE=1 $(CARGO) test --workspace --no-fail-fast
-	$(MAKE) --no-print-directory check-runsv-libc
+	$(MAKE) --no-print-directory check-libc
 
-# When make all would ship a musl runsv, the end-to-end tests that run
-# runsv (runsv's, sv's, runsvdir's) run again with a musl runsv beside the
-# other programs, so what is installed is what was tested.
-MIX = $(TARGET_DIR)/runsv-musl-mix
-check-runsv-libc:
-ifeq ($(RUNSV_LIBC),musl)
-	$(CARGO) build -p runsv --bin runsv --target $(MUSL)
+# When make all would ship musl builds of MUSL_BINS, the end-to-end tests
+# that run them (runsv's, sv's, runsvdir's) run again with those builds
+# beside the other programs, so what is installed is what was tested.
+MIX = $(TARGET_DIR)/musl-mix
+check-libc:
+ifeq ($(RUNIT_LIBC),musl)
+	for p in $(MUSL_BINS); do $(CARGO) build -p $$p --bin $$p --target $(MUSL) || exit 1; done
 	rm -rf "$(MIX)" && mkdir -p "$(MIX)"
 	for f in $(TARGET_DIR)/debug/*; do \
 	  [ -f "$$f" ] && [ -x "$$f" ] && ln -f "$$f" "$(MIX)/"; \
-	done; ln -f "$(TARGET_DIR)/$(MUSL)/debug/runsv" "$(MIX)/runsv"
+	done; for p in $(MUSL_BINS); do ln -f "$(TARGET_DIR)/$(MUSL)/debug/$$p" "$(MIX)/$$p"; done
 	RUNIT_RS_BIN_DIR="$(abspath $(MIX))" RUNIT_RS_REQUIRE_REFERENCE=1 \
 	  $(CARGO) test -p runit-tests --test runsv --test sv --test runsvdir --no-fail-fast
 else
-	@echo "*** runsv's musl build not tested: Rust's $(MUSL) target is not installed,"
-	@echo "*** so make all builds runsv with glibc (tested above)."
+	@echo "*** musl builds of $(MUSL_BINS) not tested: Rust's $(MUSL) target is not installed,"
+	@echo "*** so make all builds them with glibc (tested above)."
 endif
 
 demo: all
@@ -128,16 +140,15 @@ uninstall:
 	for p in $(SBIN_PROGS); do rm -f "$(DESTDIR)$(SBINDIR)/$$p"; done
 	for m in docs/man/*.8; do rm -f "$(DESTDIR)$(MANDIR)/man8/$${m##*/}"; done
 
-# Every program linked statically (glibc, crt-static; runsv with musl when
-# RUNSV_LIBC is musl) and stripped, in dist/. chpst still looks users up through NSS, which a static glibc loads
+# Every program linked statically (glibc, crt-static; runsv and sv with
+# musl when RUNIT_LIBC is musl) and stripped, in dist/. chpst still looks users up through NSS, which a static glibc loads
 # at run time from the system's shared libraries of the same glibc version.
 static:
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --workspace --bins --target $(TRIPLE)
 	mkdir -p dist
 	for p in $(BIN_PROGS) $(SBIN_PROGS); do cp "$(STATIC)/$$p" dist/ && strip dist/$$p; done
-ifeq ($(RUNSV_LIBC),musl)
-	$(CARGO) rustc -q --release -p runsv --bin runsv --target $(MUSL) -- $(RUNSV_FLAGS)
-	cp "$(TARGET_DIR)/$(MUSL)/release/runsv" dist/runsv
+ifeq ($(RUNIT_LIBC),musl)
+	$(MAKE) --no-print-directory musl-bins OUT=dist
 endif
 	ls -l dist
 
