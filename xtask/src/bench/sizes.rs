@@ -36,7 +36,7 @@ pub fn run(ctx: &Ctx) {
             return;
         }
     };
-    println!("ours: dist/ from `make static` (static-pie, stripped); reference: Debian's binaries as shipped");
+    println!("ours: dist/ from `make static` (static, stripped; runsv and sv with musl when RUNIT_LIBC=musl); reference: Debian's binaries as shipped");
     println!(
         "{:<12} {:>14} {:<30} {:>12} {:>8}",
         "program", "reference", "(suite, linkage)", "ours", "ours/ref"
