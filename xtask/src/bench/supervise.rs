@@ -92,38 +92,67 @@ fn memory(runsv: &Path, tag: &str) -> f64 {
     total as f64 / f.children.len() as f64
 }
 
-fn up_down(runsv: &Path, sv: &Path, tag: &str, rounds: usize) -> (f64, f64) {
-    let s = Scratch::new(&format!("updown-{tag}"));
-    let f = Fleet::start(runsv, &s.0, 1, "#!/bin/sh\nexec sleep 100000\n");
-    let d = f.dirs[0].clone();
-    wait("service up", || status(&d).is_some_and(|s| s.pid != 0));
-    let mut ups = Vec::new();
-    let mut downs = Vec::new();
-    // Keep clear of the one-second restart pause: a service that ran for
-    // less than a second is held down that long.
-    std::thread::sleep(Duration::from_millis(1100));
-    for _ in 0..rounds {
-        let t = Instant::now();
-        Command::new(sv)
-            .arg("down")
-            .arg(&d)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        wait("down", || status(&d).is_some_and(|s| s.pid == 0));
-        downs.push(t.elapsed());
-        let t = Instant::now();
-        Command::new(sv)
-            .arg("up")
-            .arg(&d)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        wait("up", || status(&d).is_some_and(|s| s.pid != 0));
-        ups.push(t.elapsed());
-        std::thread::sleep(Duration::from_millis(1050));
+/// One service under each implementation's runsv, controlled by that
+/// implementation's sv. The rounds of the two take turns (and swap which
+/// goes first every round), so that drift in the machine's state over the
+/// minutes a run takes (writeback, other load) falls on both alike.
+/// Returns (up, down) medians in ms for each of `suites`.
+fn up_down(suites: &[(&Path, &Path, &str)], rounds: usize) -> Vec<(f64, f64)> {
+    // Fields drop in order: the runsv processes are told to exit before
+    // their directory is removed.
+    struct One {
+        _fleet: Fleet,
+        _scratch: Scratch,
+        dir: PathBuf,
+        sv: PathBuf,
+        ups: Vec<Duration>,
+        downs: Vec<Duration>,
     }
-    (ms(median(ups)), ms(median(downs)))
+    let mut all: Vec<One> = suites
+        .iter()
+        .map(|(runsv, sv, tag)| {
+            let s = Scratch::new(&format!("updown-{tag}"));
+            let f = Fleet::start(runsv, &s.0, 1, "#!/bin/sh\nexec sleep 100000\n");
+            let dir = f.dirs[0].clone();
+            wait("service up", || status(&dir).is_some_and(|s| s.pid != 0));
+            One {
+                _fleet: f,
+                _scratch: s,
+                dir,
+                sv: sv.to_path_buf(),
+                ups: Vec::new(),
+                downs: Vec::new(),
+            }
+        })
+        .collect();
+    let sv = |sv: &Path, cmd: &str, d: &Path| {
+        Command::new(sv)
+            .arg(cmd)
+            .arg(d)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+    };
+    for round in 0..rounds {
+        // Keep clear of the one-second restart pause: a service that ran
+        // for less than a second is held down that long.
+        std::thread::sleep(Duration::from_millis(1100));
+        let n = all.len();
+        for k in 0..n {
+            let o = &mut all[(k + round) % n];
+            let t = Instant::now();
+            sv(&o.sv, "down", &o.dir);
+            wait("down", || status(&o.dir).is_some_and(|s| s.pid == 0));
+            o.downs.push(t.elapsed());
+            let t = Instant::now();
+            sv(&o.sv, "up", &o.dir);
+            wait("up", || status(&o.dir).is_some_and(|s| s.pid != 0));
+            o.ups.push(t.elapsed());
+        }
+    }
+    all.into_iter()
+        .map(|o| (ms(median(o.ups)), ms(median(o.downs))))
+        .collect()
 }
 
 fn ms(d: Duration) -> f64 {
@@ -202,8 +231,14 @@ pub fn run(ctx: &Ctx) {
     let (m_ref, m_ours) = (memory(&ref_runsv, "ref"), memory(&ours_runsv, "ours"));
     row("runsv PSS per service, 100 services", m_ref, m_ours, "kB");
 
-    let (u_ref, d_ref) = up_down(&ref_runsv, &ref_sv, "ref", rounds);
-    let (u_ours, d_ours) = up_down(&ours_runsv, &ours_sv, "ours", rounds);
+    let ud = up_down(
+        &[
+            (&ref_runsv, &ref_sv, "ref"),
+            (&ours_runsv, &ours_sv, "ours"),
+        ],
+        rounds,
+    );
+    let ((u_ref, d_ref), (u_ours, d_ours)) = (ud[0], ud[1]);
     row(
         &format!("sv up until ./run started (median of {rounds})"),
         u_ref,
