@@ -141,8 +141,9 @@ uninstall:
 	for m in docs/man/*.8; do rm -f "$(DESTDIR)$(MANDIR)/man8/$${m##*/}"; done
 
 # Every program linked statically (glibc, crt-static; runsv and sv with
-# musl when RUNIT_LIBC is musl) and stripped, in dist/. chpst still looks users up through NSS, which a static glibc loads
-# at run time from the system's shared libraries of the same glibc version.
+# musl when RUNIT_LIBC is musl) and stripped, in dist/. chpst still looks
+# users up through NSS, which a static glibc loads at run time from the
+# system's shared libraries of the same glibc version.
 static:
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --workspace --bins --target $(TRIPLE)
 	mkdir -p dist

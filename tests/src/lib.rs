@@ -46,7 +46,6 @@ pub fn bin_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// Path of one of our binaries; panics with a hint when it was not built.
 /// Copies a program to `dst` (keeping its mode) by running cp(1): the
 /// file is open for writing only in that short-lived process, never in this
 /// one, so a child another test thread forks at the same moment cannot
@@ -61,6 +60,7 @@ pub fn copy_program(src: &Path, dst: &Path) {
     assert!(st.success(), "cp {} {}", src.display(), dst.display());
 }
 
+/// Path of one of our binaries; panics with a hint when it was not built.
 pub fn bin(name: &str) -> PathBuf {
     let p = bin_dir().join(name);
     assert!(
@@ -153,7 +153,8 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>
 /// (its SigCgt mask in /proc). A program can print its first warnings
 /// before it sets its handlers up; a signal sent in between would kill it
 /// with the default action instead of testing what it does.
-pub fn wait_catching(pid: u32, signo: u32, limit: Duration) {
+pub fn wait_catching(pid: u32, sig: rustix::process::Signal, limit: Duration) {
+    let signo = sig.as_raw();
     wait_until(&format!("pid {pid} to catch signal {signo}"), limit, || {
         let Ok(st) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
             return false;
@@ -161,7 +162,7 @@ pub fn wait_catching(pid: u32, signo: u32, limit: Duration) {
         st.lines()
             .find_map(|l| l.strip_prefix("SigCgt:"))
             .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
-            .is_some_and(|m| m & (1 << (signo - 1)) != 0)
+            .is_some_and(|m| m & (1u64 << (signo - 1)) != 0)
     })
 }
 

@@ -156,7 +156,7 @@ fn wait_children(pid: u32, want: &[&str], limit: Duration) -> Vec<(u32, String)>
 /// Sends HUP (TERM to every runsv, exit 111) and waits for everything
 /// the sandbox started to be gone.
 fn hangup(sb: &mut Sandbox, r: &Running) -> i32 {
-    wait_catching(r.pid, 1, WAIT);
+    wait_catching(r.pid, Signal::HUP, WAIT);
     kill(r.pid, Signal::HUP);
     let st = sb.wait_exit(r.pid, WAIT);
     st.code().unwrap_or(-1)
@@ -377,7 +377,7 @@ fn sigterm_exits_0_and_leaves_runsv_running() {
                 .collect();
             assert_eq!(f[3], p.to_string(), "{}: session of runsv {p}", suite.name);
         }
-        wait_catching(r.pid, 15, WAIT);
+        wait_catching(r.pid, Signal::TERM, WAIT);
         kill(r.pid, Signal::TERM);
         let st = sb.wait_exit(r.pid, WAIT);
         assert_eq!(st.code(), Some(0), "{}", suite.name);
@@ -624,7 +624,7 @@ fn unreadable_services_directory() {
             .stderr(std::fs::File::create(&err).unwrap());
         let pid = sb.spawn(c);
         wait_until("warning", WAIT, || !read(&err).is_empty());
-        wait_catching(pid, 1, WAIT);
+        wait_catching(pid, Signal::HUP, WAIT);
         kill(pid, Signal::HUP);
         let st = sb.wait_exit(pid, WAIT);
         assert_eq!(st.code(), Some(111));

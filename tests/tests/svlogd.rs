@@ -383,7 +383,7 @@ impl Live {
     }
 
     fn signal(&self, s: Signal) {
-        wait_catching(self.pid, s.as_raw() as u32, WAIT);
+        wait_catching(self.pid, s, WAIT);
         kill(self.pid, s);
     }
 

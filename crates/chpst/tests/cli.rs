@@ -28,16 +28,8 @@ impl Farm {
         let dir = tempfile::tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let exe = dir.path().join("chpst");
-        // A copy, not a link: a test may run it as another user. cp(1)
-        // writes it, so no write descriptor ever exists in this process for
-        // a child forked by another test thread to inherit (ETXTBSY).
-        let st = std::process::Command::new("cp")
-            .arg("--")
-            .arg(env!("CARGO_BIN_EXE_chpst"))
-            .arg(&exe)
-            .status()
-            .unwrap();
-        assert!(st.success());
+        // A copy, not a link: a test may run it as another user.
+        runit_tests::copy_program(Path::new(env!("CARGO_BIN_EXE_chpst")), &exe);
         for p in [
             "envdir",
             "envuidgid",
