@@ -24,3 +24,7 @@ pub const DEFAULT_SVDIR: &str = match option_env!("RUNIT_SVDIR") {
     Some(d) => d,
     None => "/etc/service",
 };
+
+/// What every program prints for `-V`, in the shape of runit's `$Id: … $`
+/// line (scripts and runit's own check suite match `$Id: `).
+pub const VERSION_ID: &str = concat!("$Id: runit-rs ", env!("CARGO_PKG_VERSION"), " $");
