@@ -4,6 +4,7 @@
 pub mod child;
 pub mod control;
 pub mod errstr;
+pub mod exits;
 pub mod fdio;
 pub mod getopt;
 pub mod selfpipe;
@@ -11,6 +12,7 @@ pub mod start;
 pub mod status;
 pub mod svdir;
 pub mod tai64;
+pub mod xstatus;
 
 pub use control::Control;
 pub use errstr::{errno_str, io_error_str};

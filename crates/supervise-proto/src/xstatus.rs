@@ -1,0 +1,242 @@
+//! `supervise/xstatus`: what runsv knows beyond runit's 20-byte record, for
+//! services that opted in to something runit does not have (readiness,
+//! crash-loop control, stop settings).
+//!
+//! runit's readers never look at this file, and runsv writes it only for a
+//! service with at least one such setting, so nothing changes for anyone
+//! else. It is text, one `key=value` per line, replaced by rename like the
+//! other status files; readers ignore keys they do not know, so later
+//! versions can add keys. Time stamps are TAI64N labels in runit's
+//! `@4000…` hex form.
+//!
+//! The record describes the run that started at `started`: a reader that
+//! finds a different start stamp in supervise/status is looking at a
+//! record left from an earlier run (runsv rewrites this file at each start
+//! only when the previous run left something in it).
+
+use crate::tai64::Tai64n;
+
+/// `supervise/xstatus` of the service and of its log.
+pub const MAIN_XSTATUS: &str = "supervise/xstatus";
+pub const MAIN_XSTATUS_NEW: &str = "supervise/xstatus.new";
+pub const LOG_XSTATUS: &str = "log/supervise/xstatus";
+pub const LOG_XSTATUS_NEW: &str = "log/supervise/xstatus.new";
+
+/// What a systemd-style service last said about itself besides READY=1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotifyState {
+    Reloading,
+    Stopping,
+}
+
+impl NotifyState {
+    pub fn name(self) -> &'static str {
+        match self {
+            NotifyState::Reloading => "reloading",
+            NotifyState::Stopping => "stopping",
+        }
+    }
+
+    fn from_name(s: &str) -> Option<NotifyState> {
+        match s {
+            "reloading" => Some(NotifyState::Reloading),
+            "stopping" => Some(NotifyState::Stopping),
+            _ => None,
+        }
+    }
+}
+
+/// The extended record. Every field is optional; an absent key is `None`
+/// (or `false`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct XStatus {
+    /// The start of ./run this record belongs to.
+    pub started: Option<Tai64n>,
+    /// The service uses readiness notification (notification-fd or the
+    /// systemd socket), so "up" means ready.
+    pub notify: bool,
+    /// When the service said it was ready; `None` while not ready.
+    pub ready: Option<Tai64n>,
+    /// The last `STATUS=` text of a systemd-style service (one line).
+    pub notify_status: Option<String>,
+    /// `RELOADING=1` / `STOPPING=1` seen and not yet answered by READY=1.
+    pub notify_state: Option<NotifyState>,
+    /// runsv gave up restarting (crash-loop limit reached, or ./finish
+    /// exited 125): when it did.
+    pub failed: Option<Tai64n>,
+    /// A delayed restart is pending until then.
+    pub restart_at: Option<Tai64n>,
+    /// The current restart delay in milliseconds (crash-loop backoff).
+    pub restart_delay_ms: Option<u64>,
+    /// runsv sends KILL to ./run (or its group) at this time.
+    pub kill_at: Option<Tai64n>,
+    /// runsv kills ./finish at this time.
+    pub finish_kill_at: Option<Tai64n>,
+    /// The service's process group, when it runs in its own.
+    pub pgid: Option<u32>,
+    /// The service's cgroup (path below the cgroup2 mount), when it has one.
+    pub cgroup: Option<String>,
+    /// The settings in force, as `name=value` pairs in file-name terms
+    /// (e.g. `down-signal=QUIT`, `timeout-kill=300`); written as
+    /// `setting.NAME=VALUE` lines.
+    pub settings: Vec<(String, String)>,
+}
+
+fn put_stamp(out: &mut String, key: &str, t: Option<Tai64n>) {
+    if let Some(t) = t {
+        out.push_str(key);
+        out.push('=');
+        out.push_str(&t.to_string());
+        out.push('\n');
+    }
+}
+
+fn put_num(out: &mut String, key: &str, n: Option<u64>) {
+    if let Some(n) = n {
+        out.push_str(&format!("{key}={n}\n"));
+    }
+}
+
+/// Keeps a value on one line: newlines and other control bytes become
+/// spaces, so a service's STATUS= text cannot forge keys.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+impl XStatus {
+    /// The file's bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut o = String::with_capacity(256);
+        put_stamp(&mut o, "started", self.started);
+        if self.notify {
+            o.push_str("notify=1\n");
+        }
+        put_stamp(&mut o, "ready", self.ready);
+        if let Some(s) = &self.notify_status {
+            o.push_str(&format!("notify-status={}\n", one_line(s)));
+        }
+        if let Some(s) = self.notify_state {
+            o.push_str(&format!("notify-state={}\n", s.name()));
+        }
+        put_stamp(&mut o, "failed", self.failed);
+        put_stamp(&mut o, "restart-at", self.restart_at);
+        put_num(&mut o, "restart-delay-ms", self.restart_delay_ms);
+        put_stamp(&mut o, "kill-at", self.kill_at);
+        put_stamp(&mut o, "finish-kill-at", self.finish_kill_at);
+        put_num(&mut o, "pgid", self.pgid.map(u64::from));
+        if let Some(c) = &self.cgroup {
+            o.push_str(&format!("cgroup={}\n", one_line(c)));
+        }
+        for (k, v) in &self.settings {
+            o.push_str(&format!("setting.{}={}\n", one_line(k), one_line(v)));
+        }
+        o.into_bytes()
+    }
+
+    /// Parses the file; lines it does not understand are skipped, so a
+    /// damaged or newer file still yields what can be read.
+    pub fn decode(bytes: &[u8]) -> XStatus {
+        let mut x = XStatus::default();
+        let text = String::from_utf8_lossy(bytes);
+        for line in text.lines() {
+            let Some((k, v)) = line.split_once('=') else {
+                continue;
+            };
+            let stamp = || Tai64n::parse(v);
+            match k {
+                "started" => x.started = stamp(),
+                "notify" => x.notify = v == "1",
+                "ready" => x.ready = stamp(),
+                "notify-status" => x.notify_status = Some(v.to_string()),
+                "notify-state" => x.notify_state = NotifyState::from_name(v),
+                "failed" => x.failed = stamp(),
+                "restart-at" => x.restart_at = stamp(),
+                "restart-delay-ms" => x.restart_delay_ms = v.parse().ok(),
+                "kill-at" => x.kill_at = stamp(),
+                "finish-kill-at" => x.finish_kill_at = stamp(),
+                "pgid" => x.pgid = v.parse().ok(),
+                "cgroup" => x.cgroup = Some(v.to_string()),
+                _ => {
+                    if let Some(name) = k.strip_prefix("setting.") {
+                        x.settings.push((name.to_string(), v.to_string()));
+                    }
+                }
+            }
+        }
+        x
+    }
+
+    /// Whether the record belongs to the run that started at `start` (the
+    /// stamp of a `run` status record).
+    pub fn is_for_run(&self, start: Tai64n) -> bool {
+        self.started == Some(start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: u64) -> Tai64n {
+        Tai64n::from_unix(s, 500)
+    }
+
+    #[test]
+    fn round_trip_of_every_field() {
+        let x = XStatus {
+            started: Some(t(100)),
+            notify: true,
+            ready: Some(t(102)),
+            notify_status: Some("serving".into()),
+            notify_state: Some(NotifyState::Reloading),
+            failed: Some(t(200)),
+            restart_at: Some(t(300)),
+            restart_delay_ms: Some(4000),
+            kill_at: Some(t(400)),
+            finish_kill_at: Some(t(500)),
+            pgid: Some(1234),
+            cgroup: Some("/runit/web".into()),
+            settings: vec![("down-signal".into(), "QUIT".into())],
+        };
+        assert_eq!(XStatus::decode(&x.encode()), x);
+        assert_eq!(
+            XStatus::decode(&XStatus::default().encode()),
+            XStatus::default()
+        );
+    }
+
+    #[test]
+    fn status_text_cannot_forge_keys() {
+        let x = XStatus {
+            notify_status: Some("a\nready=@4000000000000000\n".into()),
+            ..XStatus::default()
+        };
+        let d = XStatus::decode(&x.encode());
+        assert_eq!(d.ready, None);
+        assert!(d.notify_status.unwrap().starts_with("a ready="));
+    }
+
+    #[test]
+    fn garbage_and_unknown_keys_are_skipped() {
+        let d = XStatus::decode(b"\xff\xfe\nnonsense\nfuture-key=1\nready=zz\npgid=7\n");
+        assert_eq!(
+            d,
+            XStatus {
+                pgid: Some(7),
+                ..XStatus::default()
+            }
+        );
+    }
+
+    #[test]
+    fn belongs_to_its_run_only() {
+        let x = XStatus {
+            started: Some(t(5)),
+            ..XStatus::default()
+        };
+        assert!(x.is_for_run(t(5)));
+        assert!(!x.is_for_run(t(6)));
+    }
+}
