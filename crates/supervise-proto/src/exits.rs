@@ -157,7 +157,7 @@ impl ExitLog {
             || &b[..4] != MAGIC
             || b[4] != VERSION
             || b[5] as usize != RECORD_LEN
-            || (b.len() - HEADER_LEN) % RECORD_LEN != 0
+            || !(b.len() - HEADER_LEN).is_multiple_of(RECORD_LEN)
             || (b.len() - HEADER_LEN) / RECORD_LEN > MAX_TALLY
         {
             return Err(BadExitLog);
