@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use runit_tests::*;
@@ -586,15 +586,10 @@ fn unreadable_services_directory() {
         .map(PathBuf::from)
         .find(|p| p.exists())
     else {
-        eprintln!("setpriv not available: skipped");
+        skip("needs setpriv (util-linux)");
         return;
     };
-    let Ok(out) = Command::new(&setpriv).arg("--version").output() else {
-        eprintln!("setpriv not runnable: skipped");
-        return;
-    };
-    if !out.status.success() || !rustix::process::geteuid().is_root() {
-        eprintln!("needs root and setpriv: skipped");
+    if !need_root("to run runsvdir as another user") {
         return;
     }
     let mut outcomes = Vec::new();

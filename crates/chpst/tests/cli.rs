@@ -56,12 +56,7 @@ impl Farm {
 }
 
 fn is_root() -> bool {
-    // SAFETY: trivial getter.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        eprintln!("not root: skipping a test that changes users");
-    }
-    root
+    runit_tests::need_root("a test that changes users")
 }
 
 #[test]
