@@ -365,6 +365,24 @@ pub fn wait_catching(pid: u32, sig: rustix::process::Signal, limit: Duration) {
     })
 }
 
+/// How long a test watches for something that must not happen (a restart,
+/// a wake-up, a signal): well past runit's one-second pauses, so that an
+/// event delayed by a loaded machine still falls inside the window.
+pub const QUIET: Duration = Duration::from_secs(3);
+
+/// Asserts that `ok` holds, checked every few milliseconds, for the whole
+/// of `window`: the form a "this does not happen" test takes.
+pub fn assert_stays(what: &str, window: Duration, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    loop {
+        assert!(ok(), "{what}: no longer true after {:?}", start.elapsed());
+        if start.elapsed() >= window {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Like [`wait_for`] for a condition.
 pub fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
     wait_for(what, limit, || f().then_some(()))
