@@ -9,12 +9,15 @@
 //! fail the test if any were still alive.
 
 use std::ffi::OsStr;
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use rustix::fs::{Mode, OFlags};
 
 pub use supervise_proto;
 
@@ -815,5 +818,156 @@ pub fn masked_status(dir: &Path) -> String {
         ),
         Ok(b) => format!("{} bytes", b.len()),
         Err(e) => format!("{e:?}"),
+    }
+}
+
+// The daemontools-style tools (svok, svstat, svc, tai64n): running a tool
+// and comparing what it did, and service directories that look supervised
+// without a supervisor (FIFOs held open by the test).
+
+/// One run's observable result.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The [`Outcome`] of a finished run.
+pub fn outcome(o: std::process::Output) -> Outcome {
+    use std::os::unix::process::ExitStatusExt;
+    Outcome {
+        code: o.status.code(),
+        signal: o.status.signal(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// Runs `prog args` in `cwd` with stdin from `input`.
+pub fn run_tool_with(
+    sb: &Sandbox,
+    prog: &Path,
+    args: &[&OsStr],
+    cwd: &Path,
+    input: &[u8],
+) -> Outcome {
+    let mut c = sb.command(prog);
+    c.args(args).current_dir(cwd);
+    outcome(feed(c, input))
+}
+
+/// Runs `c` with `input` on its stdin (written by a thread, so a program
+/// that writes before it reads cannot deadlock) and collects its output.
+pub fn feed(mut c: Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn");
+    let mut stdin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("wait");
+    writer.join().unwrap();
+    out
+}
+
+/// Runs `prog args` in `cwd` with empty stdin.
+pub fn run_tool(sb: &Sandbox, prog: &Path, args: &[&str], cwd: &Path) -> Outcome {
+    let a: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    run_tool_with(sb, prog, &a, cwd, b"")
+}
+
+/// `NN seconds` -> `N seconds`: two runs a moment apart may see different
+/// ages.
+pub fn norm_seconds(s: &str) -> String {
+    let mut out = String::new();
+    for line in s.split_inclusive('\n') {
+        let mut words: Vec<String> = line.split(' ').map(str::to_string).collect();
+        for i in 1..words.len() {
+            if words[i].starts_with("seconds") && words[i - 1].bytes().all(|b| b.is_ascii_digit()) {
+                words[i - 1] = "N".into();
+            }
+        }
+        out.push_str(&words.join(" "));
+    }
+    out
+}
+
+/// Our tool and daemontools' of the same name.
+pub fn daemontools_pair(name: &str) -> Option<(PathBuf, PathBuf)> {
+    let r = reference()?;
+    Some((bin(name), r.daemontools(name)))
+}
+
+/// Makes a FIFO (mode 0600).
+pub fn mkfifo(p: &Path) {
+    rustix::fs::mkfifoat(rustix::fs::CWD, p, Mode::from_raw_mode(0o600)).unwrap();
+}
+
+/// Opens a FIFO for reading without blocking: while the fd is held, the
+/// FIFO has a reader, as if a supervisor ran.
+pub fn hold_fifo(p: &Path) -> OwnedFd {
+    rustix::fs::open(
+        p,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .unwrap()
+}
+
+/// Everything queued in a held FIFO.
+pub fn drain(fd: &OwnedFd) -> Vec<u8> {
+    let mut all = Vec::new();
+    let mut buf = [0u8; 256];
+    while let Ok(n) = rustix::io::read(fd, &mut buf) {
+        if n == 0 {
+            break;
+        }
+        all.extend_from_slice(&buf[..n]);
+    }
+    all
+}
+
+/// The current second as a TAI64 label.
+pub fn now_tai() -> u64 {
+    let s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    supervise_proto::tai64::TAI64_UNIX_OFFSET + s
+}
+
+/// A status record: stamp `age` seconds ago (negative: in the future),
+/// little-endian pid, paused, want, and runit's two extra bytes if given.
+pub fn status_record(age: i64, pid: u32, paused: u8, want: u8, runit: Option<(u8, u8)>) -> Vec<u8> {
+    let secs = (now_tai() as i64 - age) as u64;
+    let mut b = secs.to_be_bytes().to_vec();
+    b.extend_from_slice(&123_456_500u32.to_be_bytes());
+    b.extend_from_slice(&pid.to_le_bytes());
+    b.push(paused);
+    b.push(want);
+    if let Some((term, state)) = runit {
+        b.push(term);
+        b.push(state);
+    }
+    b
+}
+
+/// A service directory that looks supervised: `supervise/ok` (held open
+/// unless `running` is false), `supervise/control`, and a status file.
+pub fn fake_service(dir: &Path, status: Option<&[u8]>, running: bool, held: &mut Vec<OwnedFd>) {
+    std::fs::create_dir_all(dir.join("supervise")).unwrap();
+    mkfifo(&dir.join("supervise/ok"));
+    mkfifo(&dir.join("supervise/control"));
+    if running {
+        held.push(hold_fifo(&dir.join("supervise/ok")));
+    }
+    if let Some(s) = status {
+        std::fs::write(dir.join("supervise/status"), s).unwrap();
     }
 }
