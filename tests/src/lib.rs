@@ -882,6 +882,27 @@ pub fn run_tool(sb: &Sandbox, prog: &Path, args: &[&str], cwd: &Path) -> Outcome
     run_tool_with(sb, prog, &a, cwd, b"")
 }
 
+/// As [`run_tool`], for input that once made a tool hang: a run that
+/// outlasts `limit` fails the test (the sandbox kills it).
+pub fn run_tool_within(
+    sb: &Sandbox,
+    prog: &Path,
+    args: &[&str],
+    cwd: &Path,
+    limit: Duration,
+) -> Outcome {
+    let mut c = sb.command(prog);
+    c.args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn");
+    let what = format!("{} {args:?} to finish (a hang)", prog.display());
+    wait_for(&what, limit, || child.try_wait().expect("try_wait"));
+    outcome(child.wait_with_output().expect("wait"))
+}
+
 /// `NN seconds` -> `N seconds`: two runs a moment apart may see different
 /// ages.
 pub fn norm_seconds(s: &str) -> String {

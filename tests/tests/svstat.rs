@@ -236,3 +236,29 @@ fn svstat_lines_match_daemontools() {
     );
     drop(held);
 }
+
+#[test]
+fn fifo_as_status_file_is_bad_format_not_a_hang() {
+    let Some((ours, theirs)) = daemontools_pair("svstat") else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let d = sb.path();
+    let mut held = Vec::new();
+    fake_service(&d.join("svc"), None, true, &mut held);
+    mkfifo(&d.join("svc/supervise/status"));
+    for prog in [&ours, &theirs] {
+        let o = run_tool_within(&sb, prog, &["svc"], d, WAIT);
+        assert_eq!(
+            (o.code, o.stdout.as_str(), o.stderr.as_str()),
+            (
+                Some(0),
+                "svc: unable to read supervise/status: bad format\n",
+                ""
+            ),
+            "{}",
+            prog.display()
+        );
+    }
+    drop(held);
+}
