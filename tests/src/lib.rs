@@ -133,7 +133,7 @@ fn newest_source(dir: &Path) -> Option<(std::time::SystemTime, PathBuf)> {
             None
         };
         if let Some(f) = found {
-            if best.as_ref().map_or(true, |b| f.0 > b.0) {
+            if best.as_ref().is_none_or(|b| f.0 > b.0) {
                 best = Some(f);
             }
         }
@@ -793,7 +793,7 @@ pub fn wait_down(dir: &Path) {
 
 /// Tells runsv to exit (`x`) and waits for it; kills it after the deadline.
 pub fn stop_runsv(sb: &mut Sandbox, pid: u32, dir: &Path) -> Option<std::process::ExitStatus> {
-    let _ = supervise_proto::svdir::send_control(dir, b"x");
+    let _ = supervise_proto::svdir::send_control(dir, &[supervise_proto::Control::Exit.byte()]);
     let start = Instant::now();
     while start.elapsed() < WAIT {
         if let Some(st) = sb.try_wait(pid) {

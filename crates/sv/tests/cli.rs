@@ -2,7 +2,6 @@
 //! lookup and the failures it reports (runit 2.1.2's texts and codes).
 
 use assert_cmd::Command;
-use predicates::prelude::*;
 
 fn sv() -> Command {
     let mut c = Command::cargo_bin("sv").unwrap();
