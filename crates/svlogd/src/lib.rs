@@ -4,9 +4,11 @@
 //! Modules: `options` (command line), `config` (a directory's config
 //! file), `pmatch` (the pattern language), `stamp` (timestamps), `lines`
 //! (cutting input into lines), `rotation` (when to rotate and prune),
-//! `logdir` (one directory's files and processor), `logger` (the event
-//! loop), `msg` (runit's diagnostics). The binary is
-//! entered from C's main (see `supervise_proto::start`).
+//! `logdir` (one directory: opening it and routing lines to it, with
+//! `logdir::write`, `logdir::rotate`, `logdir::processor` and
+//! `logdir::udp` for its jobs), `logger` (the event loop), `msg` (runit's
+//! diagnostics). The binary is entered from C's main (see
+//! `supervise_proto::start`).
 
 pub mod config;
 pub mod lines;
