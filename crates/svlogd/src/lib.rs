@@ -24,6 +24,8 @@ mod testrng;
 
 use std::ffi::OsString;
 
+use rustix::process::Signal;
+
 /// Runs svlogd with `argv` (including argv[0]); returns the exit code.
 pub fn main_with(argv: Vec<OsString>) -> i32 {
     let argv0 = argv
@@ -47,10 +49,10 @@ pub fn main_with(argv: Vec<OsString>) -> i32 {
         msg::fatal("unable to open current working directory", e);
     }
     let signals = match supervise_proto::selfpipe::Signals::install(&[
-        libc::SIGTERM,
-        libc::SIGHUP,
-        libc::SIGALRM,
-        libc::SIGCHLD,
+        Signal::TERM.as_raw(),
+        Signal::HUP.as_raw(),
+        Signal::ALARM.as_raw(),
+        Signal::CHILD.as_raw(),
     ]) {
         Ok(s) => s,
         Err(e) => msg::fatal("unable to install signal handlers", e),

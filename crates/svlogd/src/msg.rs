@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use rustix::io::Errno;
 use supervise_proto::errstr::errno_str;
+use supervise_proto::fdio::write_all;
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 
@@ -32,16 +33,8 @@ pub fn verbose() -> bool {
 }
 
 /// Writes all of `b` to fd 2, ignoring errors (nowhere to report them).
-fn write_stderr(mut b: &[u8]) {
-    let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(2) };
-    while !b.is_empty() {
-        match rustix::io::write(fd, b) {
-            Ok(0) => return,
-            Ok(n) => b = &b[n..],
-            Err(Errno::INTR) => continue,
-            Err(_) => return,
-        }
-    }
+fn write_stderr(b: &[u8]) {
+    let _ = write_all(rustix::stdio::stderr(), b);
 }
 
 /// Queues bytes (a line selected by an `e` pattern) for standard error.

@@ -6,6 +6,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags};
 use rustix::io::Errno;
+use rustix::process::{waitpid, Pid, WaitOptions, WaitStatus};
 
 use super::{as_os, saved_with, LogDir, SavedName};
 use crate::msg;
@@ -18,7 +19,7 @@ pub(super) struct Job {
     /// Its own handle on the directory: the job outlives a HUP.
     pub(super) dir: OwnedFd,
     /// The running processor's process id.
-    pub(super) child: Option<libc::pid_t>,
+    pub(super) child: Option<Pid>,
 }
 
 impl LogDir {
@@ -56,9 +57,7 @@ impl LogDir {
         let Some(pid) = self.job.as_ref().and_then(|j| j.child) else {
             return;
         };
-        let mut status = 0;
-        // SAFETY: waitpid on our own child, with a valid status pointer.
-        if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
+        if let Ok(Some((_, status))) = waitpid(Some(pid), WaitOptions::NOHANG) {
             self.job_done(status);
         }
     }
@@ -67,27 +66,22 @@ impl LogDir {
     pub fn wait_job(&mut self) {
         while let Some(pid) = self.job.as_ref().and_then(|j| j.child) {
             let status = loop {
-                let mut status = 0;
-                // SAFETY: waitpid on our own child, with a valid pointer.
-                if unsafe { libc::waitpid(pid, &mut status, 0) } == pid {
-                    break status;
-                }
-                match Errno::from_raw_os_error(unsafe { *libc::__errno_location() }) {
-                    Errno::INTR => {}
-                    e => msg::pause2("error waiting for processor", &self.name, e),
+                match waitpid(Some(pid), WaitOptions::empty()) {
+                    Ok(Some((_, status))) => break status,
+                    Ok(None) | Err(Errno::INTR) => {}
+                    Err(e) => msg::pause2("error waiting for processor", &self.name, e),
                 }
             };
             self.job_done(status);
         }
     }
 
-    /// `status` as waitpid(2) reports it.
-    fn job_done(&mut self, status: libc::c_int) {
+    fn job_done(&mut self, status: WaitStatus) {
         let Some(job) = &mut self.job else { return };
         job.child = None;
         // runit takes a processor killed by a signal for a success and
         // loses the file; we take it for a failure and run it again.
-        let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+        let ok = status.exit_status() == Some(0);
         let t = saved_with(&job.saved, b't');
         if !ok {
             msg::warnx("processor failed, restart", &self.name);
@@ -135,7 +129,7 @@ impl LogDir {
 /// Opens the processor's files and starts `sh -c CMD` in the directory:
 /// stdin the `.u` file, stdout the `.t` file, fd 4 `state` (created empty
 /// when missing), fd 5 `newstate` (truncated).
-fn spawn_processor(job: &Job) -> Result<libc::pid_t, (&'static str, Errno)> {
+fn spawn_processor(job: &Job) -> Result<Pid, (&'static str, Errno)> {
     let rw = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
     let m644 = Mode::from_raw_mode(0o644);
     let input = rfs::openat(
@@ -200,12 +194,15 @@ fn spawn_processor(job: &Job) -> Result<libc::pid_t, (&'static str, Errno)> {
     // async-signal-safe system calls on values prepared before the fork.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
+        // SAFETY: we are the child of that fork; the descriptors and argv
+        // were made before it and stay valid until exec.
         unsafe { exec_processor(i, o, d, s, n, &argv, err_w.as_raw_fd()) }
     }
     if pid < 0 {
-        let e = Errno::from_raw_os_error(unsafe { *libc::__errno_location() });
-        return Err(("unable to run processor", e));
+        return Err(("unable to run processor", last_errno()));
     }
+    // fork(2) returned the child's id, which is positive.
+    let pid = Pid::from_raw(pid).ok_or(("unable to run processor", Errno::SRCH))?;
     drop(err_w);
     let mut buf = [0u8; 4];
     let mut got = 0;
@@ -219,10 +216,7 @@ fn spawn_processor(job: &Job) -> Result<libc::pid_t, (&'static str, Errno)> {
     }
     if got == 4 {
         // exec failed: collect the child, report its errno.
-        let mut status = 0;
-        while unsafe { libc::waitpid(pid, &mut status, 0) } == -1
-            && unsafe { *libc::__errno_location() } == libc::EINTR
-        {}
+        while let Err(Errno::INTR) = waitpid(Some(pid), WaitOptions::empty()) {}
         return Err((
             "unable to run processor",
             Errno::from_raw_os_error(i32::from_ne_bytes(buf)),
@@ -231,10 +225,19 @@ fn spawn_processor(job: &Job) -> Result<libc::pid_t, (&'static str, Errno)> {
     Ok(pid)
 }
 
+/// errno of the failed call just made, as rustix's type.
+fn last_errno() -> Errno {
+    Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::IO)
+}
+
 /// The processor's side of the fork: stdin the `.u` file, stdout the `.t`
 /// file, the log directory as working directory, fd 4 state, fd 5
 /// newstate, SIGPIPE back at its default; then `sh -c CMD`. On failure
 /// the errno goes to `err` and the child exits 111.
+///
+/// # Safety
+/// Only in the child of a fork, with every descriptor and pointer made
+/// before the fork; it makes async-signal-safe calls only.
 unsafe fn exec_processor(
     input: libc::c_int,
     output: libc::c_int,
@@ -247,6 +250,8 @@ unsafe fn exec_processor(
     // state and newstate sit above fd 9, so moving them to 4 and 5
     // cannot overwrite one with the other or with input and output,
     // which are moved first.
+    // SAFETY: plain system calls on the caller's descriptors; errno is
+    // this thread's, read right after the call that failed.
     let ok = libc::dup2(input, 0) >= 0
         && libc::dup2(output, 1) >= 0
         && libc::fchdir(dir) == 0

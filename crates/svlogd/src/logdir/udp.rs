@@ -1,6 +1,9 @@
 //! The `u`/`U` copies of selected lines, sent as UDP datagrams.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::net::SocketAddrV4;
+use std::os::fd::OwnedFd;
+
+use rustix::net::{self, AddressFamily, SendFlags, SocketFlags, SocketType};
 
 use super::LogDir;
 
@@ -40,34 +43,16 @@ impl LogDir {
 /// A non-blocking UDP socket for the `u`/`U` copies (None when the
 /// system refuses one; lines then carry runit's warning instead).
 pub(super) fn udp_socket() -> Option<OwnedFd> {
-    // SAFETY: socket(2) returns a new descriptor we then own.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_INET,
-            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            0,
-        )
-    };
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+    net::socket_with(
+        AddressFamily::INET,
+        SocketType::DGRAM,
+        SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+        None,
+    )
+    .ok()
 }
 
 /// Sends one datagram; whether all of it went.
-fn udp_send(sock: &OwnedFd, msg: &[u8], addr: std::net::SocketAddrV4) -> bool {
-    // SAFETY: a zeroed sockaddr_in is valid; the fields are then set.
-    let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-    sa.sin_family = libc::AF_INET as libc::sa_family_t;
-    sa.sin_port = addr.port().to_be();
-    sa.sin_addr.s_addr = u32::from_ne_bytes(addr.ip().octets());
-    // SAFETY: msg and sa are valid for the lengths given.
-    let n = unsafe {
-        libc::sendto(
-            sock.as_raw_fd(),
-            msg.as_ptr().cast(),
-            msg.len(),
-            libc::MSG_NOSIGNAL,
-            (&sa as *const libc::sockaddr_in).cast(),
-            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-        )
-    };
-    n >= 0 && n as usize == msg.len()
+fn udp_send(sock: &OwnedFd, msg: &[u8], addr: SocketAddrV4) -> bool {
+    net::sendto(sock, msg, SendFlags::NOSIGNAL, &addr) == Ok(msg.len())
 }
