@@ -137,9 +137,11 @@ impl LogDir {
     /// directory cannot be used.
     pub fn open(&mut self) -> bool {
         let name = self.name.clone();
+        // Non-blocking, as runit opens every file: a FIFO in the
+        // directory's place must not block us here.
         let dir = match rfs::open(
             as_os(&name),
-            OFlags::RDONLY | OFlags::CLOEXEC,
+            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
             Mode::empty(),
         ) {
             Ok(d) => d,
@@ -196,8 +198,9 @@ impl LogDir {
             Ok(st) => {
                 if st.st_size > 0 && st.st_mode & 0o100 == 0 {
                     let saved = fresh_name(&dir, b'u');
-                    while let Err(e) = rfs::renameat(&dir, CURRENT, &dir, as_os(&saved)) {
-                        msg::pause2("unable to rename current", &name, e);
+                    let rename = || rfs::renameat(&dir, CURRENT, &dir, as_os(&saved));
+                    if msg::retry("unable to rename current", &name, rename).is_err() {
+                        return false;
                     }
                     self.prune(&dir, &saved);
                 } else {
@@ -211,7 +214,12 @@ impl LogDir {
                 return false;
             }
         }
-        let cur = open_current(&dir, &name, "unable to open current");
+        // Nothing is queued for this directory yet, so a `current` that
+        // cannot be opened (a FIFO, a directory, a symlink into nowhere)
+        // may be given up when svlogd is asked to stop.
+        let Some(cur) = open_current(&dir, &name, "unable to open current", true) else {
+            return false;
+        };
         self.out.clear();
         // One allocation, sized so that queueing up to FLUSH_AT plus one
         // line never reallocates.
@@ -231,10 +239,12 @@ impl LogDir {
     }
 
     fn read_config(&self, dir: &OwnedFd) -> Config {
+        // Non-blocking: a FIFO reads as empty (no writer) instead of
+        // blocking, as with runit.
         let text = match rfs::openat(
             dir,
             "config",
-            OFlags::RDONLY | OFlags::CLOEXEC,
+            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
             Mode::empty(),
         ) {
             Err(Errno::NOENT) => return Config::default(),
@@ -266,13 +276,15 @@ impl LogDir {
         }
         msg::info(&[b"close: ", &self.name]);
         self.flush();
-        let o = self.open.take().unwrap();
-        while let Err(e) = rfs::fsync(&o.cur) {
-            msg::pause2("unable to fsync current logfile", &self.name, e);
-        }
-        while let Err(e) = rfs::fchmod(&o.cur, Mode::from_raw_mode(0o744)) {
-            msg::pause2("unable to set mode of current", &self.name, e);
-        }
+        let Some(o) = self.open.take() else { return };
+        // Everything is written by now: when stopping, these may fail
+        // for good (a FIFO has no fsync) without losing a line.
+        let _ = msg::retry("unable to fsync current logfile", &self.name, || {
+            rfs::fsync(&o.cur)
+        });
+        let _ = msg::retry("unable to set mode of current", &self.name, || {
+            rfs::fchmod(&o.cur, Mode::from_raw_mode(0o744))
+        });
         self.udp = None;
     }
 

@@ -142,7 +142,8 @@ impl Logger {
             msg::info(&[b"sighangup received."]);
             self.reopen();
         }
-        if signals::take(&signals::TERM) {
+        // TERM stays set (see `msg::stopping`).
+        if !self.exiting && msg::stopping() {
             msg::info(&[b"sigterm received."]);
             self.exiting = true;
         }

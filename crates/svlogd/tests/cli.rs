@@ -71,7 +71,7 @@ fn version_then_usage() {
         .args(["-V", "d"])
         .assert()
         .code(111)
-        .stderr(predicate::str::starts_with("$Id: ").and(predicate::str::ends_with(usage_line())));
+        .stderr(format!("{}\n{}", supervise_proto::VERSION_ID, usage_line()));
 }
 
 #[test]

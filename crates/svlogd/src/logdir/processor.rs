@@ -36,20 +36,40 @@ impl LogDir {
                 Err((what, e)) => {
                     // runit's child prints this and exits 111, and runit
                     // restarts it; we pause between attempts instead of
-                    // spinning, and give up when the input has vanished.
+                    // spinning.
                     msg::fatal2_text(what, &self.name, e);
-                    if matches!(
-                        rfs::statat(&job.dir, as_os(&job.saved), AtFlags::empty()),
-                        Err(Errno::NOENT)
-                    ) {
-                        msg::warnx("processor input gone, giving up", &self.name);
-                        self.job = None;
+                    if self.abandon_job() {
                         return;
                     }
                     std::thread::sleep(msg::PAUSE);
                 }
             }
         }
+    }
+
+    /// Whether to stop retrying the processor, which then is dropped:
+    /// when its input is gone (running again could only fail), or when
+    /// svlogd is stopping (the input stays, unprocessed, as its `.u`
+    /// file; runit would retry for ever and never exit).
+    fn abandon_job(&mut self) -> bool {
+        let Some(job) = &self.job else { return true };
+        if matches!(
+            rfs::statat(&job.dir, as_os(&job.saved), AtFlags::empty()),
+            Err(Errno::NOENT)
+        ) {
+            msg::warnx("processor input gone, giving up", &self.name);
+        } else if msg::stopping() {
+            msg::line(&[
+                b"svlogd: warning: stopping, processor input kept: ",
+                &self.name,
+                b"/",
+                &job.saved,
+            ]);
+        } else {
+            return false;
+        }
+        self.job = None;
+        true
     }
 
     /// Called on SIGCHLD: finishes the job if its processor has exited.
@@ -65,14 +85,17 @@ impl LogDir {
     /// Blocks until no processor is pending (restarting failed ones).
     pub fn wait_job(&mut self) {
         while let Some(pid) = self.job.as_ref().and_then(|j| j.child) {
-            let status = loop {
+            let wait = || loop {
                 match waitpid(Some(pid), WaitOptions::empty()) {
-                    Ok(Some((_, status))) => break status,
+                    Ok(Some((_, status))) => return Ok(status),
                     Ok(None) | Err(Errno::INTR) => {}
-                    Err(e) => msg::pause2("error waiting for processor", &self.name, e),
+                    Err(e) => return Err(e),
                 }
             };
-            self.job_done(status);
+            match msg::retry("error waiting for processor", &self.name, wait) {
+                Ok(status) => self.job_done(status),
+                Err(_) => self.job = None,
+            }
         }
     }
 
@@ -86,31 +109,24 @@ impl LogDir {
         if !ok {
             msg::warnx("processor failed, restart", &self.name);
             let _ = rfs::unlinkat(&job.dir, as_os(&t), AtFlags::empty());
-            if matches!(
-                rfs::statat(&job.dir, as_os(&job.saved), AtFlags::empty()),
-                Err(Errno::NOENT)
-            ) {
-                // The input is gone; running again could only fail.
-                msg::warnx("processor input gone, giving up", &self.name);
-                self.job = None;
-                return;
+            if !self.abandon_job() {
+                self.start_job();
             }
-            self.start_job();
             return;
         }
+        // Each step below may be given up when stopping: the input is
+        // only deleted once its output is in place.
         let s = saved_with(&job.saved, b's');
-        while let Err(e) = rfs::renameat(&job.dir, as_os(&t), &job.dir, as_os(&s)) {
-            msg::pause2("unable to rename processed", &self.name, e);
+        let dir = &job.dir;
+        let rename = || rfs::renameat(dir, as_os(&t), dir, as_os(&s));
+        if msg::retry("unable to rename processed", &self.name, rename).is_err() {
+            self.job = None;
+            return;
         }
-        while let Err(e) = rfs::chmodat(
-            &job.dir,
-            as_os(&s),
-            Mode::from_raw_mode(0o744),
-            AtFlags::empty(),
-        ) {
-            msg::pause2("unable to set mode of processed", &self.name, e);
-        }
-        if rfs::unlinkat(&job.dir, as_os(&job.saved), AtFlags::empty()).is_err() {
+        let _ = msg::retry("unable to set mode of processed", &self.name, || {
+            rfs::chmodat(dir, as_os(&s), Mode::from_raw_mode(0o744), AtFlags::empty())
+        });
+        if rfs::unlinkat(dir, as_os(&job.saved), AtFlags::empty()).is_err() {
             msg::line(&[
                 b"svlogd: warning: unable to unlink: ",
                 &self.name,
@@ -118,9 +134,9 @@ impl LogDir {
                 &job.saved,
             ]);
         }
-        while let Err(e) = rfs::renameat(&job.dir, "newstate", &job.dir, "state") {
-            msg::pause2("unable to rename state", &self.name, e);
-        }
+        let _ = msg::retry("unable to rename state", &self.name, || {
+            rfs::renameat(dir, "newstate", dir, "state")
+        });
         msg::info(&[b"processed: ", &self.name, b"/", &s]);
         self.job = None;
     }
@@ -130,38 +146,27 @@ impl LogDir {
 /// stdin the `.u` file, stdout the `.t` file, fd 4 `state` (created empty
 /// when missing), fd 5 `newstate` (truncated).
 fn spawn_processor(job: &Job) -> Result<Pid, (&'static str, Errno)> {
-    let rw = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
+    // Every file is opened non-blocking, as runit opens them: a FIFO in
+    // any of these places must not block svlogd in open(2).
+    let read = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let trunc =
+        OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::NONBLOCK | OFlags::CLOEXEC;
     let m644 = Mode::from_raw_mode(0o644);
-    let input = rfs::openat(
-        &job.dir,
-        as_os(&job.saved),
-        OFlags::RDONLY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| ("unable to open input for processor", e))?;
-    let output = rfs::openat(&job.dir, as_os(&saved_with(&job.saved, b't')), rw, m644)
+    let input = rfs::openat(&job.dir, as_os(&job.saved), read, Mode::empty())
+        .map_err(|e| ("unable to open input for processor", e))?;
+    let output = rfs::openat(&job.dir, as_os(&saved_with(&job.saved, b't')), trunc, m644)
         .map_err(|e| ("unable to open output for processor", e))?;
-    let state = match rfs::openat(
-        &job.dir,
-        "state",
-        OFlags::RDONLY | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
+    let state = match rfs::openat(&job.dir, "state", read, Mode::empty()) {
         Ok(f) => f,
         Err(Errno::NOENT) => {
-            rfs::openat(&job.dir, "state", rw, m644)
-                .map_err(|e| ("unable to create empty state for processor", e))?;
-            rfs::openat(
-                &job.dir,
-                "state",
-                OFlags::RDONLY | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-            .map_err(|e| ("unable to open state for processor", e))?
+            // As runit: create it empty (a failure shows in the reopen).
+            drop(rfs::openat(&job.dir, "state", trunc, m644));
+            rfs::openat(&job.dir, "state", read, Mode::empty())
+                .map_err(|e| ("unable to create empty state for processor", e))?
         }
         Err(e) => return Err(("unable to open state for processor", e)),
     };
-    let newstate = rfs::openat(&job.dir, "newstate", rw, m644)
+    let newstate = rfs::openat(&job.dir, "newstate", trunc, m644)
         .map_err(|e| ("unable to open newstate for processor", e))?;
     // Park state and newstate above fd 9 so that moving them to 4 and 5 in
     // the child cannot overwrite one with the other.

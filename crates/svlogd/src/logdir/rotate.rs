@@ -49,14 +49,16 @@ impl LogDir {
             return;
         }
         self.flush();
-        let o = self.open.as_mut().unwrap();
+        let Some(o) = self.open.as_mut() else { return };
         let saved = fresh_name(&o.dir, suffix);
-        while let Err(e) = rfs::fsync(&o.cur) {
-            msg::pause2("unable to fsync current logfile", &self.name, e);
-        }
-        while let Err(e) = rfs::fchmod(&o.cur, Mode::from_raw_mode(0o744)) {
-            msg::pause2("unable to set mode of current", &self.name, e);
-        }
+        // Until the rename, giving up when stopping loses nothing: the
+        // lines stay in `current`, which is then simply not rotated.
+        let _ = msg::retry("unable to fsync current logfile", &self.name, || {
+            rfs::fsync(&o.cur)
+        });
+        let _ = msg::retry("unable to set mode of current", &self.name, || {
+            rfs::fchmod(&o.cur, Mode::from_raw_mode(0o744))
+        });
         msg::info(&[
             b"rename: ",
             &self.name,
@@ -65,13 +67,20 @@ impl LogDir {
             b" ",
             decimal(self.size, &mut [0; 20]),
         ]);
-        while let Err(e) = rfs::renameat(&o.dir, CURRENT, &o.dir, as_os(&saved)) {
-            msg::pause2("unable to rename current", &self.name, e);
+        let rename = || rfs::renameat(&o.dir, CURRENT, &o.dir, as_os(&saved));
+        if msg::retry("unable to rename current", &self.name, rename).is_err() {
+            return;
         }
-        o.cur = open_current(&o.dir, &self.name, "unable to create new current");
+        // After the rename the rest of the line in progress needs a new
+        // `current`: no giving up here (runit's behaviour).
+        if let Some(cur) = open_current(&o.dir, &self.name, "unable to create new current", false) {
+            o.cur = cur;
+        }
         self.size = 0;
         let dir = o.dir.try_clone();
-        self.prune(&self.open.as_ref().unwrap().dir, &saved);
+        if let Some(o) = &self.open {
+            self.prune(&o.dir, &saved);
+        }
         if let (Some(cmd), Ok(dir)) = (self.cfg.processor.clone(), dir) {
             self.job = Some(Job {
                 saved,

@@ -136,21 +136,35 @@ impl LogDir {
     }
 }
 
-/// Opens `current` for appending with mode 0644, retrying on failure.
-pub(super) fn open_current(dir: &OwnedFd, name: &[u8], what: &str) -> OwnedFd {
-    let cur = loop {
-        match rfs::openat(
+/// Opens `current` for appending with mode 0644, pausing and retrying on
+/// failure. Non-blocking, as runit opens it: a FIFO there fails (ENXIO)
+/// instead of blocking. `stoppable`: give up (None) once svlogd is
+/// stopping (see `msg::retry`); otherwise retry for ever.
+pub(super) fn open_current(
+    dir: &OwnedFd,
+    name: &[u8],
+    what: &str,
+    stoppable: bool,
+) -> Option<OwnedFd> {
+    let open = || {
+        rfs::openat(
             dir,
             CURRENT,
             OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NONBLOCK | OFlags::CLOEXEC,
             Mode::from_raw_mode(0o600),
-        ) {
-            Ok(f) => break f,
-            Err(e) => msg::pause2(what, name, e),
-        }
+        )
     };
-    while let Err(e) = rfs::fchmod(&cur, Mode::from_raw_mode(0o644)) {
-        msg::pause2("unable to set mode of current", name, e);
+    let cur = if stoppable {
+        msg::retry(what, name, open).ok()?
+    } else {
+        msg::retry_forever(what, name, open)
+    };
+    let chmod = || rfs::fchmod(&cur, Mode::from_raw_mode(0o644));
+    let what = "unable to set mode of current";
+    if stoppable {
+        msg::retry(what, name, chmod).ok()?;
+    } else {
+        msg::retry_forever(what, name, chmod);
     }
-    cur
+    Some(cur)
 }
