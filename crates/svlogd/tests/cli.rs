@@ -4,7 +4,6 @@
 use std::os::unix::fs::PermissionsExt;
 
 use assert_cmd::Command;
-use predicates::prelude::*;
 
 fn svlogd() -> Command {
     Command::cargo_bin("svlogd").unwrap()
