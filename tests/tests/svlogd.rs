@@ -1100,3 +1100,23 @@ fn failing_processor_is_given_up_on_term() {
     assert!(old_files(&log, "t").is_empty());
     sb.assert_no_leaks();
 }
+
+#[test]
+fn processor_exec_failure_reported_as_runit_does() {
+    // A command longer than the kernel takes for one argument: exec of
+    // /bin/sh fails with E2BIG in the child, which both report with the
+    // same message (runit then restarts it for ever; ours until TERM).
+    let cfg = format!("s200\n!{}\n", "x".repeat(200_000));
+    let mut sb = Sandbox::new();
+    let Some((code, log)) = stoppable_despite(&mut sb, ("unused", Intruder::Nowhere), Some(&cfg))
+    else {
+        return;
+    };
+    assert_eq!(code, Some(0));
+    let stderr = read(log.parent().unwrap().join("stderr"));
+    assert!(
+        stderr.contains("svlogd: fatal: unable to run processor: log: "),
+        "{stderr}"
+    );
+    assert_eq!(old_files(&log, "u").len(), 1);
+}

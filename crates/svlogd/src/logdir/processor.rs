@@ -1,12 +1,15 @@
 //! The processor (`!cmd` in config): `sh -c cmd` run on each rotated
 //! file, and what happens to its files when it succeeds or fails.
 
-use std::ffi::CString;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::ffi::OsStr;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags};
 use rustix::io::Errno;
-use rustix::process::{waitpid, Pid, WaitOptions, WaitStatus};
+use rustix::process::{waitpid, Pid, WaitOptions};
+use supervise_proto::spawn::{Failed, Mask, Spawn};
+use supervise_proto::wait::Wstat;
 
 use super::{as_os, saved_with, LogDir, SavedName};
 use crate::msg;
@@ -78,7 +81,7 @@ impl LogDir {
             return;
         };
         if let Ok(Some((_, status))) = waitpid(Some(pid), WaitOptions::NOHANG) {
-            self.job_done(status);
+            self.job_done(status.into());
         }
     }
 
@@ -87,7 +90,7 @@ impl LogDir {
         while let Some(pid) = self.job.as_ref().and_then(|j| j.child) {
             let wait = || loop {
                 match waitpid(Some(pid), WaitOptions::empty()) {
-                    Ok(Some((_, status))) => return Ok(status),
+                    Ok(Some((_, status))) => return Ok(Wstat::from(status)),
                     Ok(None) | Err(Errno::INTR) => {}
                     Err(e) => return Err(e),
                 }
@@ -99,12 +102,12 @@ impl LogDir {
         }
     }
 
-    fn job_done(&mut self, status: WaitStatus) {
+    fn job_done(&mut self, status: Wstat) {
         let Some(job) = &mut self.job else { return };
         job.child = None;
         // runit takes a processor killed by a signal for a success and
         // loses the file; we take it for a failure and run it again.
-        let ok = status.exit_status() == Some(0);
+        let ok = status.code() == Some(0);
         let t = saved_with(&job.saved, b't');
         if !ok {
             msg::warnx("processor failed, restart", &self.name);
@@ -168,110 +171,21 @@ fn spawn_processor(job: &Job) -> Result<Pid, (&'static str, Errno)> {
     };
     let newstate = rfs::openat(&job.dir, "newstate", trunc, m644)
         .map_err(|e| ("unable to open newstate for processor", e))?;
-    // Park state and newstate above fd 9 so that moving them to 4 and 5 in
-    // the child cannot overwrite one with the other.
-    let mv = |fd: &OwnedFd| {
-        rustix::io::fcntl_dupfd_cloexec(fd, 10)
-            .map_err(|e| ("unable to move filedescriptor for processor", e))
-    };
-    let state_hi = mv(&state)?;
-    let newstate_hi = mv(&newstate)?;
-    let (s, n, d, i, o) = (
-        state_hi.as_raw_fd(),
-        newstate_hi.as_raw_fd(),
-        job.dir.as_fd().as_raw_fd(),
-        input.as_raw_fd(),
-        output.as_raw_fd(),
-    );
-    let cmd =
-        CString::new(job.cmd.clone()).map_err(|_| ("unable to run processor", Errno::INVAL))?;
-    let argv: [*const libc::c_char; 4] = [
-        c"sh".as_ptr(),
-        c"-c".as_ptr(),
-        cmd.as_ptr(),
-        std::ptr::null(),
-    ];
-    // The child reports a failed exec through this pipe (closed on
-    // exec, so an empty read means the processor is running).
-    let (err_r, err_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-        .map_err(|e| ("unable to run processor", e))?;
-    // SAFETY: between fork and exec the child only makes
-    // async-signal-safe system calls on values prepared before the fork.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        // SAFETY: we are the child of that fork; the descriptors and argv
-        // were made before it and stay valid until exec.
-        unsafe { exec_processor(i, o, d, s, n, &argv, err_w.as_raw_fd()) }
+    // Everything as runit's processor has it: stdin, stdout, fd 4 and 5,
+    // the log directory as working directory, SIGPIPE at its default and
+    // no signal blocked.
+    let sh = Spawn::new("/bin/sh")
+        .argv0("sh")
+        .arg("-c")
+        .arg(OsStr::from_bytes(&job.cmd))
+        .fd(&input, 0)
+        .fd(&output, 1)
+        .fd(&state, 4)
+        .fd(&newstate, 5)
+        .fchdir(&job.dir)
+        .mask(Mask::Empty);
+    match sh.spawn_confirmed() {
+        Ok(pid) => Pid::from_raw(pid as i32).ok_or(("unable to run processor", Errno::SRCH)),
+        Err(Failed::Fork(e) | Failed::Exec(e)) => Err(("unable to run processor", e)),
     }
-    if pid < 0 {
-        return Err(("unable to run processor", last_errno()));
-    }
-    // fork(2) returned the child's id, which is positive.
-    let pid = Pid::from_raw(pid).ok_or(("unable to run processor", Errno::SRCH))?;
-    drop(err_w);
-    let mut buf = [0u8; 4];
-    let mut got = 0;
-    while got < 4 {
-        match rustix::io::read(&err_r, &mut buf[got..]) {
-            Ok(0) => break,
-            Ok(k) => got += k,
-            Err(Errno::INTR) => {}
-            Err(_) => break,
-        }
-    }
-    if got == 4 {
-        // exec failed: collect the child, report its errno.
-        while let Err(Errno::INTR) = waitpid(Some(pid), WaitOptions::empty()) {}
-        return Err((
-            "unable to run processor",
-            Errno::from_raw_os_error(i32::from_ne_bytes(buf)),
-        ));
-    }
-    Ok(pid)
-}
-
-/// errno of the failed call just made, as rustix's type.
-fn last_errno() -> Errno {
-    Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::IO)
-}
-
-/// The processor's side of the fork: stdin the `.u` file, stdout the `.t`
-/// file, the log directory as working directory, fd 4 state, fd 5
-/// newstate, SIGPIPE back at its default; then `sh -c CMD`. On failure
-/// the errno goes to `err` and the child exits 111.
-///
-/// # Safety
-/// Only in the child of a fork, with every descriptor and pointer made
-/// before the fork; it makes async-signal-safe calls only.
-unsafe fn exec_processor(
-    input: libc::c_int,
-    output: libc::c_int,
-    dir: libc::c_int,
-    state: libc::c_int,
-    newstate: libc::c_int,
-    argv: &[*const libc::c_char; 4],
-    err: libc::c_int,
-) -> ! {
-    // state and newstate sit above fd 9, so moving them to 4 and 5
-    // cannot overwrite one with the other or with input and output,
-    // which are moved first.
-    // SAFETY: plain system calls on the caller's descriptors; errno is
-    // this thread's, read right after the call that failed.
-    let ok = libc::dup2(input, 0) >= 0
-        && libc::dup2(output, 1) >= 0
-        && libc::fchdir(dir) == 0
-        && libc::dup2(state, 4) >= 0
-        && libc::dup2(newstate, 5) >= 0
-        && libc::signal(libc::SIGPIPE, libc::SIG_DFL) != libc::SIG_ERR
-        && {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) == 0
-        };
-    if ok {
-        libc::execv(c"/bin/sh".as_ptr(), argv.as_ptr());
-    }
-    let e = (*libc::__errno_location()).to_ne_bytes();
-    libc::write(err, e.as_ptr().cast(), 4);
-    libc::_exit(111)
 }
