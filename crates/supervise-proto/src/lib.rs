@@ -6,6 +6,7 @@ pub mod errstr;
 pub mod exits;
 pub mod fdio;
 pub mod getopt;
+pub mod scan;
 pub mod selfpipe;
 pub mod spawn;
 pub mod start;
