@@ -254,8 +254,10 @@ fn read_part(base: &Path) -> Part {
         exits,
         pgid,
     };
+    // runsv records the finish state a moment before it starts ./finish,
+    // with no pid yet (runit's sv prints "down" then): it is finish.
     let state = match (status.pid != 0, status.state) {
-        (true, RunState::Finish) => State::Finish,
+        (_, RunState::Finish) => State::Finish,
         (true, _) => State::Run,
         (false, _) if known.failed_since().is_some() => State::Failed,
         (false, _) => State::Down,
