@@ -574,6 +574,36 @@ fn json_for_every_state() {
     assert_eq!(out.code, 7);
 }
 
+/// sv(8) names every field, every state and every metric.
+#[test]
+fn the_manual_names_every_field_and_metric() {
+    let man = std::fs::read_to_string(workspace_root().join("docs/man/sv.8")).unwrap();
+    let words: std::collections::HashSet<&str> = man
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .collect();
+    let sb = Sandbox::new();
+    let (root, _fx) = fixtures(&sb, unix_now());
+    let mut args = vec!["-o", "prom", "status"];
+    args.extend_from_slice(NAMES);
+    let prom = String::from_utf8(sv_in(&sb, &root, &args).stdout).unwrap();
+    let metrics = prom
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .map(|l| l.split(' ').next().unwrap());
+    let states = [
+        "run",
+        "finish",
+        "down",
+        "failed",
+        "unsupervised",
+        "missing",
+        "unknown",
+    ];
+    for name in PART_KEYS.iter().copied().chain(states).chain(metrics) {
+        assert!(words.contains(name), "sv(8) does not name {name}");
+    }
+}
+
 #[test]
 fn exit_codes_tell_the_states_apart() {
     let sb = Sandbox::new();
