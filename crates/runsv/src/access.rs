@@ -23,8 +23,10 @@
 //! itself, not through NSS: runsv is linked statically. The files are read
 //! once, when runsv starts.
 
-use rustix::fs::{fstat, open, FileType, Gid, Mode, OFlags};
-use rustix::io::Errno;
+use std::path::Path;
+
+use rustix::fs::Gid;
+use supervise_proto::fdio::read_small_file;
 
 use crate::msg::Messages;
 
@@ -81,7 +83,7 @@ impl Setting {
 
 fn setting(base: &str, name: &str, msg: &Messages) -> Setting {
     let path = format!("{base}{name}");
-    let text = match read_setting(&path) {
+    let text = match read_small_file(Path::new(&path), MAX_SETTING) {
         Ok(None) => return Setting::Absent,
         Ok(Some(t)) => t,
         Err(e) => {
@@ -98,39 +100,6 @@ fn setting(base: &str, name: &str, msg: &Messages) -> Setting {
             Setting::Ignored
         }
     }
-}
-
-/// A small regular file's contents, opened without blocking (a FIFO in its
-/// place cannot hang runsv); `Ok(None)` when it does not exist.
-fn read_setting(path: &str) -> Result<Option<Vec<u8>>, Errno> {
-    let fd = match open(
-        path,
-        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
-        Ok(fd) => fd,
-        Err(Errno::NOENT) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let st = fstat(&fd)?;
-    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-        return Err(Errno::INVAL);
-    }
-    let mut buf = vec![0u8; MAX_SETTING];
-    let mut got = 0;
-    while got < buf.len() {
-        match rustix::io::read(&fd, &mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(Errno::INTR) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    if got == buf.len() {
-        return Err(Errno::FBIG);
-    }
-    buf.truncate(got);
-    Ok(Some(buf))
 }
 
 /// A group number, or a name looked up in the group file `db`.

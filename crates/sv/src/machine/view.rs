@@ -6,9 +6,9 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{open, Mode, OFlags};
 use rustix::io::Errno;
 use supervise_proto::exits::{ExitLog, HEADER_LEN, MAX_TALLY, RECORD_LEN};
+use supervise_proto::fdio::read_small_file;
 use supervise_proto::svdir::{self, StatusReadError};
 use supervise_proto::xstatus::XStatus;
 use supervise_proto::{errno_str, RunState, Status, Tai64n};
@@ -232,14 +232,13 @@ fn read_part(base: &Path) -> Part {
         Err(Errno::NOENT) => Some(true),
         Err(_) => None,
     };
-    let x = read_small(
-        &base.join(supervise_proto::xstatus::MAIN_XSTATUS),
-        64 * 1024,
-    )
-    .map(|b| XStatus::decode(&b))
-    .unwrap_or_default();
-    let exits = read_small(
-        &base.join(supervise_proto::exits::MAIN_EXITS),
+    // Absent, unreadable or damaged extra files leave their fields null.
+    let small = |rel: &str, limit: usize| read_small_file(&base.join(rel), limit).ok().flatten();
+    let x = small(supervise_proto::xstatus::MAIN_XSTATUS, 64 * 1024)
+        .map(|b| XStatus::decode(&b))
+        .unwrap_or_default();
+    let exits = small(
+        supervise_proto::exits::MAIN_EXITS,
         HEADER_LEN + MAX_TALLY * RECORD_LEN,
     )
     .and_then(|b| ExitLog::decode(&b).ok());
@@ -275,34 +274,6 @@ fn process_group(pid: u32) -> Option<u32> {
     rustix::process::getpgid(Some(pid))
         .ok()
         .map(|g| g.as_raw_nonzero().get() as u32)
-}
-
-/// A small regular file's bytes; `None` when it is absent, not a regular
-/// file, larger than `limit`, or unreadable. Opened without blocking, so
-/// a FIFO put in its place cannot hang sv.
-fn read_small(path: &Path, limit: usize) -> Option<Vec<u8>> {
-    let fd = open(
-        path,
-        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .ok()?;
-    let st = rustix::fs::fstat(&fd).ok()?;
-    if !rustix::fs::FileType::from_raw_mode(st.st_mode).is_file() || st.st_size as usize > limit {
-        return None;
-    }
-    let mut out = vec![0u8; st.st_size as usize];
-    let mut got = 0;
-    while got < out.len() {
-        match rustix::io::read(&fd, &mut out[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(Errno::INTR) => continue,
-            Err(_) => return None,
-        }
-    }
-    out.truncate(got);
-    Some(out)
 }
 
 #[cfg(test)]
