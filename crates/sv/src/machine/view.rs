@@ -155,9 +155,7 @@ pub fn service_dir(svdir: &OsStr, name: &OsStr) -> PathBuf {
 /// `log/` directory).
 pub fn read_service(dir: &Path) -> (Part, Option<Part>) {
     match rustix::fs::stat(dir) {
-        Err(Errno::NOENT) | Err(Errno::NOTDIR) => {
-            return (unenterable(State::Missing, Errno::NOENT), None);
-        }
+        Err(e @ (Errno::NOENT | Errno::NOTDIR)) => return (unenterable(State::Missing, e), None),
         Err(e) => return (unenterable(State::Unknown, e), None),
         Ok(st) if rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir() => {}
         Ok(_) => return (unenterable(State::Missing, Errno::NOTDIR), None),
