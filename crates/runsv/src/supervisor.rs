@@ -49,7 +49,7 @@ impl Supervisor {
     /// Prepares the directory (chdir, supervise/, locks, FIFOs); on failure
     /// returns runit's exit code after printing its message.
     pub fn start(dir: &OsStr, msg: Messages) -> Result<Supervisor, i32> {
-        let signals = Signals::install(&[libc::SIGCHLD, libc::SIGTERM])
+        let signals = Signals::install(&[Signal::CHILD.as_raw(), Signal::TERM.as_raw()])
             .map_err(|e| msg.fatal("unable to create selfpipe", e))?;
         rustix::process::chdir(dir).map_err(|e| msg.fatal("unable to change to directory", e))?;
 
