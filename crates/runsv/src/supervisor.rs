@@ -15,7 +15,7 @@ use rustix::pipe::{pipe_with, PipeFlags};
 use rustix::process::{kill_process, waitpid, Pid, Signal, WaitOptions};
 use supervise_proto::selfpipe::{self, Signals};
 use supervise_proto::svdir::{
-    control_script, DOWN, FINISH, LOG, LOG_DOWN, LOG_FILES, MAIN_FILES, RUN,
+    control_script, DOWN, FINISH, FINISH_ARGV0, LOG, LOG_DOWN, LOG_FILES, MAIN_FILES, RUN_ARGV0,
 };
 use supervise_proto::{Control, RunState, Want};
 
@@ -376,9 +376,9 @@ impl Supervisor {
                 Some(c) => c.to_string(),
                 None => "-1".to_string(),
             };
-            (format!("./{FINISH}"), vec![code, (st & 0xff).to_string()])
+            (FINISH_ARGV0, vec![code, (st & 0xff).to_string()])
         } else {
-            (format!("./{RUN}"), Vec::new())
+            (RUN_ARGV0, Vec::new())
         };
         let wiring = match (&self.log_pipe, w) {
             (Some((_, wr)), Which::Main) => Wiring::ToLog(wr),
@@ -392,7 +392,7 @@ impl Supervisor {
         } else {
             msg.fatal_text(&format!("unable to start {prog}"))
         };
-        match spawn(&prog, &args, wiring, &fail) {
+        match spawn(prog, &args, wiring, &fail) {
             Ok(pid) => {
                 let s = self.svc(w);
                 s.started(pid, Now::read());
