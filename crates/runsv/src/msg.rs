@@ -61,5 +61,5 @@ impl Messages {
 /// (eprintln! would panic, and SIGPIPE is ignored for the same reason).
 pub fn say(args: std::fmt::Arguments) {
     let text = std::fmt::format(args);
-    let _ = supervise_proto::fdio::write_all(rustix::stdio::stderr(), text.as_bytes());
+    supervise_proto::fdio::eprint(text.as_bytes());
 }

@@ -38,7 +38,6 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::errstr::raw_errno_str;
-use crate::fdio::write_all;
 
 /// The child's signal mask at exec.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -587,7 +586,7 @@ unsafe fn enter(p: &mut Prepared) -> Errno {
     }
     reset_signals(p);
     if !s.announce.is_empty() {
-        let _ = write_all(rustix::stdio::stderr(), &s.announce);
+        crate::fdio::eprint(&s.announce);
     }
     exec_paths(p)
 }

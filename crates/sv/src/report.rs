@@ -126,7 +126,7 @@ impl Report {
                 err.extend_from_slice(b"warning: ");
                 err.extend_from_slice(if log { b"log" } else { &self.service });
                 let _ = writeln!(err, ": unable to stat {}: {}", down.display(), errno_str(e));
-                let _ = std::io::stderr().write_all(&err);
+                supervise_proto::fdio::eprint(&err);
                 return None;
             }
         };
