@@ -7,6 +7,7 @@ pub mod errstr;
 pub mod exits;
 pub mod fdio;
 pub mod getopt;
+pub mod notify;
 pub mod selfpipe;
 pub mod start;
 pub mod status;

@@ -14,6 +14,10 @@
 //! record left from an earlier run (runsv rewrites this file at each start
 //! only when the previous run left something in it).
 
+use std::io::Read;
+use std::path::Path;
+
+use crate::status::{RunState, Status};
 use crate::tai64::Tai64n;
 
 /// `supervise/xstatus` of the service and of its log.
@@ -61,6 +65,9 @@ pub struct XStatus {
     pub notify_status: Option<String>,
     /// `RELOADING=1` / `STOPPING=1` seen and not yet answered by READY=1.
     pub notify_state: Option<NotifyState>,
+    /// The process a systemd-style service named with `MAINPID=` (one of
+    /// its own).
+    pub main_pid: Option<u32>,
     /// runsv gave up restarting (crash-loop limit reached, or ./finish
     /// exited 125): when it did.
     pub failed: Option<Tai64n>,
@@ -120,6 +127,7 @@ impl XStatus {
         if let Some(s) = self.notify_state {
             o.push_str(&format!("notify-state={}\n", s.name()));
         }
+        put_num(&mut o, "main-pid", self.main_pid.map(u64::from));
         put_stamp(&mut o, "failed", self.failed);
         put_stamp(&mut o, "restart-at", self.restart_at);
         put_num(&mut o, "restart-delay-ms", self.restart_delay_ms);
@@ -151,6 +159,7 @@ impl XStatus {
                 "ready" => x.ready = stamp(),
                 "notify-status" => x.notify_status = Some(v.to_string()),
                 "notify-state" => x.notify_state = NotifyState::from_name(v),
+                "main-pid" => x.main_pid = v.parse().ok(),
                 "failed" => x.failed = stamp(),
                 "restart-at" => x.restart_at = stamp(),
                 "restart-delay-ms" => x.restart_delay_ms = v.parse().ok(),
@@ -173,6 +182,57 @@ impl XStatus {
     pub fn is_for_run(&self, start: Tai64n) -> bool {
         self.started == Some(start)
     }
+
+    /// Reads `path` (e.g. [`MAIN_XSTATUS`], relative to the service
+    /// directory); `None` when it is absent or unreadable, which readers
+    /// treat as "no extended record".
+    pub fn read(path: &Path) -> Option<XStatus> {
+        let f = std::fs::File::open(path).ok()?;
+        let mut bytes = Vec::with_capacity(512);
+        f.take(XSTATUS_MAX).read_to_end(&mut bytes).ok()?;
+        Some(XStatus::decode(&bytes))
+    }
+
+    /// Where the running ./run stands on readiness, judged against its
+    /// status record: only a record of this very run counts.
+    pub fn readiness(x: Option<&XStatus>, st: &Status) -> Readiness {
+        match x {
+            Some(x)
+                if x.notify
+                    && st.pid != 0
+                    && st.state == RunState::Run
+                    && x.is_for_run(st.stamp) =>
+            {
+                match x.ready {
+                    Some(t) => Readiness::Ready(t),
+                    None => Readiness::NotReady,
+                }
+            }
+            _ => Readiness::NotNotifying,
+        }
+    }
+}
+
+/// A reader never takes in more than this of the file.
+const XSTATUS_MAX: u64 = 64 * 1024;
+
+/// A running service's readiness, as sv and svstat show and wait for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Readiness {
+    /// The service did not opt in to notification for this run (or is not
+    /// running): "up" means what it means in runit.
+    NotNotifying,
+    /// It opted in and has not said it is ready.
+    NotReady,
+    /// It said so at this time.
+    Ready(Tai64n),
+}
+
+impl Readiness {
+    /// Whether "up" has been reached as far as readiness goes.
+    pub fn counts_as_up(self) -> bool {
+        !matches!(self, Readiness::NotReady)
+    }
 }
 
 #[cfg(test)]
@@ -191,6 +251,7 @@ mod tests {
             ready: Some(t(102)),
             notify_status: Some("serving".into()),
             notify_state: Some(NotifyState::Reloading),
+            main_pid: Some(77),
             failed: Some(t(200)),
             restart_at: Some(t(300)),
             restart_delay_ms: Some(4000),
@@ -228,6 +289,51 @@ mod tests {
                 ..XStatus::default()
             }
         );
+    }
+
+    #[test]
+    fn readiness_of_the_current_run_only() {
+        let run = |stamp: Tai64n, pid: u32, state: RunState| Status {
+            stamp,
+            pid,
+            paused: false,
+            want: b'u',
+            got_term: false,
+            state,
+        };
+        let mut x = XStatus {
+            started: Some(t(5)),
+            notify: true,
+            ..XStatus::default()
+        };
+        let st = run(t(5), 9, RunState::Run);
+        assert_eq!(XStatus::readiness(Some(&x), &st), Readiness::NotReady);
+        assert!(!Readiness::NotReady.counts_as_up());
+        x.ready = Some(t(7));
+        assert_eq!(XStatus::readiness(Some(&x), &st), Readiness::Ready(t(7)));
+        // A record of an earlier run, a service not running or in
+        // ./finish, or one that does not notify: runit's meaning of up.
+        for (x, st) in [
+            (Some(&x), run(t(6), 9, RunState::Run)),
+            (Some(&x), run(t(5), 0, RunState::Down)),
+            (Some(&x), run(t(5), 9, RunState::Finish)),
+            (None, st),
+        ] {
+            assert_eq!(XStatus::readiness(x, &st), Readiness::NotNotifying);
+        }
+        x.notify = false;
+        assert_eq!(XStatus::readiness(Some(&x), &st), Readiness::NotNotifying);
+        assert!(Readiness::NotNotifying.counts_as_up());
+    }
+
+    #[test]
+    fn reads_a_file_or_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("xstatus");
+        assert_eq!(XStatus::read(&p), None);
+        std::fs::write(&p, b"notify=1\n").unwrap();
+        assert!(XStatus::read(&p).unwrap().notify);
+        assert_eq!(XStatus::read(d.path()), None);
     }
 
     #[test]
