@@ -194,20 +194,24 @@ impl XStatus {
     }
 
     /// Where the running ./run stands on readiness, judged against its
-    /// status record: only a record of this very run counts.
+    /// status record (read first): only a record of this very run counts.
+    /// runsv writes this file before the status of a new run, so a record
+    /// newer than the status is of a run that started in between: not
+    /// ready yet. An older one is left from a run before (runsv rewrites
+    /// a notifying record at the next start, so it no longer notifies).
     pub fn readiness(x: Option<&XStatus>, st: &Status) -> Readiness {
-        match x {
-            Some(x)
-                if x.notify
-                    && st.pid != 0
-                    && st.state == RunState::Run
-                    && x.is_for_run(st.stamp) =>
-            {
-                match x.ready {
-                    Some(t) => Readiness::Ready(t),
-                    None => Readiness::NotReady,
-                }
-            }
+        let Some(x) = x.filter(|x| x.notify) else {
+            return Readiness::NotNotifying;
+        };
+        if st.pid == 0 || st.state != RunState::Run {
+            return Readiness::NotNotifying;
+        }
+        match x.started {
+            Some(s) if s == st.stamp => match x.ready {
+                Some(t) => Readiness::Ready(t),
+                None => Readiness::NotReady,
+            },
+            Some(s) if s > st.stamp => Readiness::NotReady,
             _ => Readiness::NotNotifying,
         }
     }
@@ -313,6 +317,11 @@ mod tests {
         assert_eq!(XStatus::readiness(Some(&x), &st), Readiness::Ready(t(7)));
         // A record of an earlier run, a service not running or in
         // ./finish, or one that does not notify: runit's meaning of up.
+        // A record of the run started after the status was read.
+        assert_eq!(
+            XStatus::readiness(Some(&x), &run(t(4), 9, RunState::Run)),
+            Readiness::NotReady
+        );
         for (x, st) in [
             (Some(&x), run(t(6), 9, RunState::Run)),
             (Some(&x), run(t(5), 0, RunState::Down)),

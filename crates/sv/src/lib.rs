@@ -6,6 +6,7 @@
 
 pub mod cli;
 mod report;
+mod watch;
 
 use std::ffi::OsString;
 use std::os::fd::OwnedFd;
@@ -17,10 +18,12 @@ use rustix::fs::{open, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::process::{chdir, fchdir};
 use supervise_proto::svdir::{self, ControlError, StatusReadError, CHECK, LOG};
+use supervise_proto::xstatus::{XStatus, MAIN_XSTATUS};
 use supervise_proto::{Status, DEFAULT_SVDIR};
 
 use cli::{Config, Refused};
 use report::Report;
+use watch::Watch;
 
 /// Runs sv with its command line; returns the exit code.
 pub fn run(args: &[OsString]) -> i32 {
@@ -249,9 +252,7 @@ impl Sv {
                 return;
             }
         };
-        let kind = self
-            .report
-            .status_line(false, &main, self.now_secs, Path::new("down"));
+        let kind = self.status_text(false, &main);
         match chdir(LOG) {
             Err(Errno::NOENT) => {}
             Err(e) => self.report.log_chdir_warning(e),
@@ -259,14 +260,29 @@ impl Sv {
                 self.report.separator_next();
                 self.report.set_log_suffix(true);
                 if let Ok(Some(st)) = self.status_get(false) {
-                    self.report
-                        .status_line(true, &st, self.now_secs, Path::new("down"));
+                    self.status_text(true, &st);
                 }
                 self.report.set_log_suffix(false);
             }
         }
         self.report.end_line();
         self.lsb_exit_status(kind);
+    }
+
+    /// The status description of the service (or log) in the current
+    /// directory, with the readiness clause when it opted in to
+    /// notification. Returns whether a process runs, as status_line does.
+    fn status_text(&mut self, log: bool, st: &Status) -> Option<bool> {
+        let kind = self
+            .report
+            .status_line(log, st, self.now_secs, Path::new("down"));
+        if kind.is_some() {
+            let x = XStatus::read(Path::new(MAIN_XSTATUS));
+            let r = XStatus::readiness(x.as_ref(), st);
+            let state = x.and_then(|x| x.notify_state);
+            self.report.readiness_clause(r, state, self.now_secs);
+        }
+        kind
     }
 
     /// In LSB mode `status` exits at once: 0 running, 3 down, 1 when runsv
@@ -342,6 +358,14 @@ impl Sv {
         }
     }
 
+    /// "Up" in the sense sv waits for: a service that opted in to
+    /// readiness notification must have said it is ready, and ./check
+    /// (if there is one) must pass, as in runit.
+    fn up_and_ready(&mut self, st: &Status) -> bool {
+        let x = XStatus::read(Path::new(MAIN_XSTATUS));
+        XStatus::readiness(x.as_ref(), st).counts_as_up() && self.check_script()
+    }
+
     /// Has the service reached what `acts` asked for? Prints the `ok:`
     /// line when it has.
     fn reached(&mut self, acts: &[u8]) -> Pending {
@@ -355,19 +379,22 @@ impl Sv {
             let pid = st.pid != 0;
             let done = match a {
                 b'x' => false,
-                b'u' => pid && st.state == supervise_proto::RunState::Run && self.check_script(),
+                b'u' => pid && st.state == supervise_proto::RunState::Run && self.up_and_ready(&st),
                 b'd' => !pid && st.state == supervise_proto::RunState::Down,
                 // runit 2.3.0: check waits for the wanted state.
                 b'C' => {
                     if st.wants_up() {
-                        pid && st.state == supervise_proto::RunState::Run && self.check_script()
+                        pid && st.state == supervise_proto::RunState::Run && self.up_and_ready(&st)
                     } else {
                         !pid && st.state == supervise_proto::RunState::Down
                     }
                 }
                 b't' | b'k' => {
                     (!pid && st.wants_down())
-                        || (self.start_secs <= stamp && pid && !st.got_term && self.check_script())
+                        || (self.start_secs <= stamp
+                            && pid
+                            && !st.got_term
+                            && self.up_and_ready(&st))
                 }
                 b'o' => (pid || self.start_secs <= stamp) && (!pid || st.wants_down()),
                 b'p' => !pid || st.paused,
@@ -379,8 +406,7 @@ impl Sv {
             }
         }
         self.report.ok_prefix();
-        self.report
-            .status_line(false, &st, self.now_secs, Path::new("down"));
+        self.status_text(false, &st);
         self.report.end_line();
         Pending::Done
     }
@@ -392,8 +418,11 @@ impl Sv {
         let limit = Duration::from_secs(self.cfg.timeout);
         let began = Instant::now();
         // runit polls every 420 ms; polling sooner costs little and answers
-        // sooner. The interval grows so a long wait stays cheap.
+        // sooner. The interval grows so a long wait stays cheap, and a
+        // change of the status files (a state change, readiness) ends the
+        // pause at once.
         let mut pause = Duration::from_millis(5);
+        let mut watch = Watch::new();
         loop {
             self.now_secs = unix_now();
             let mut all_done = true;
@@ -403,6 +432,7 @@ impl Sv {
                 }
                 self.report.set_service(name);
                 if self.enter(name)? {
+                    watch.add_once(i);
                     pending[i] = self.reached(&acts);
                 } else {
                     pending[i] = Pending::Done;
@@ -418,7 +448,7 @@ impl Sv {
                 break;
             }
             self.report.flush();
-            std::thread::sleep(
+            watch.pause(
                 pause
                     .min(limit.saturating_sub(began.elapsed()))
                     .max(Duration::from_millis(1)),
@@ -435,8 +465,7 @@ impl Sv {
             }
             self.report.timeout_prefix(self.cfg.command.kill);
             if let Ok(Some(st)) = self.status_get(false) {
-                self.report
-                    .status_line(false, &st, self.now_secs, Path::new("down"));
+                self.status_text(false, &st);
             }
             self.report.end_line();
             if self.cfg.command.kill {
