@@ -15,7 +15,7 @@
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use rustix::fs::{stat, FileType};
+use rustix::fs::{stat, FileType, Mode, OFlags, CWD};
 use rustix::io::Errno;
 use rustix::net::{
     bind, socket_with, sockopt, AddressFamily, SocketAddrUnix, SocketFlags, SocketType,
@@ -25,7 +25,9 @@ use supervise_proto::notify::{
     parse_datagram, parse_notification_fd, DATAGRAM_MAX, NOTIFICATION_FD, NOTIFY_SOCKET,
 };
 use supervise_proto::svdir::{read_setting, SettingError};
-use supervise_proto::xstatus::{NotifyState, XStatus, LOG_XSTATUS, MAIN_XSTATUS};
+use supervise_proto::xstatus::{
+    NotifyState, XStatus, LOG_WAKE, LOG_XSTATUS, MAIN_WAKE, MAIN_XSTATUS,
+};
 use supervise_proto::Tai64n;
 
 use crate::msg::Messages;
@@ -81,6 +83,26 @@ impl Readiness {
             LOG_XSTATUS
         } else {
             MAIN_XSTATUS
+        }
+    }
+
+    fn wake_path(&self) -> &'static str {
+        if self.is_log {
+            LOG_WAKE
+        } else {
+            MAIN_WAKE
+        }
+    }
+
+    /// Tells waiters (sv) that xstatus was just replaced: a byte into the
+    /// wake FIFO, if anyone holds it open for reading.
+    pub fn ring(&self) {
+        if let Ok(fd) = rustix::fs::open(
+            self.wake_path(),
+            OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            let _ = rustix::io::write(&fd, b"x");
         }
     }
 
@@ -183,8 +205,13 @@ impl Readiness {
     /// run notifies, or the record left says the previous one did.
     pub fn started(&mut self, x: &mut XStatus, pid: u32, stamp: Tai64n, notifies: bool) -> bool {
         self.run_pid = pid;
-        let left_on_disk = !self.started_once && std::path::Path::new(&self.xstatus_path()).exists();
+        let left_on_disk =
+            !self.started_once && std::path::Path::new(&self.xstatus_path()).exists();
         self.started_once = true;
+        if notifies {
+            // For sv to wait on (readable by all, like the status files).
+            let _ = rustix::fs::mkfifoat(CWD, self.wake_path(), Mode::from_raw_mode(0o644));
+        }
         let write = notifies || x.notify || left_on_disk;
         x.started = Some(stamp);
         x.notify = notifies;
@@ -399,7 +426,11 @@ mod tests {
         assert!(!r.datagram(&mut x, 1, b"READY=1"));
         assert!(!r.datagram(&mut x, 0, b"READY=1"));
         assert_eq!(x.ready, None);
-        assert!(r.datagram(&mut x, std::process::id(), b"STATUS=warming up\nRELOADING=1"));
+        assert!(r.datagram(
+            &mut x,
+            std::process::id(),
+            b"STATUS=warming up\nRELOADING=1"
+        ));
         assert_eq!(x.notify_state, Some(NotifyState::Reloading));
         assert!(r.datagram(&mut x, std::process::id(), b"READY=1\nMAINPID=1"));
         assert!(x.ready.is_some());

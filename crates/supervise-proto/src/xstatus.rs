@@ -26,6 +26,16 @@ pub const MAIN_XSTATUS_NEW: &str = "supervise/xstatus.new";
 pub const LOG_XSTATUS: &str = "log/supervise/xstatus";
 pub const LOG_XSTATUS_NEW: &str = "log/supervise/xstatus.new";
 
+/// A FIFO beside xstatus, made by runsv for a service with xstatus: each
+/// time runsv replaces xstatus it opens the FIFO for writing without
+/// blocking (ENXIO: nobody waits), writes a byte and closes it. A waiter
+/// (sv) holds it open for reading and polls it: new data, or POLLHUP (a
+/// writer came and went since the waiter opened it), means "look again".
+/// POLLHUP stays set for that open file, so a waiter reopens it before
+/// looking again; no change is missed, whoever reads the byte.
+pub const MAIN_WAKE: &str = "supervise/wake";
+pub const LOG_WAKE: &str = "log/supervise/wake";
+
 /// What a systemd-style service last said about itself besides READY=1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NotifyState {

@@ -419,8 +419,7 @@ impl Sv {
         let began = Instant::now();
         // runit polls every 420 ms; polling sooner costs little and answers
         // sooner. The interval grows so a long wait stays cheap, and a
-        // change of the status files (a state change, readiness) ends the
-        // pause at once.
+        // change of readiness ends the pause at once (see watch).
         let mut pause = Duration::from_millis(5);
         let mut watch = Watch::new();
         loop {
@@ -432,13 +431,15 @@ impl Sv {
                 }
                 self.report.set_service(name);
                 if self.enter(name)? {
-                    watch.add_once(i);
+                    watch.arm(i);
                     pending[i] = self.reached(&acts);
                 } else {
                     pending[i] = Pending::Done;
                 }
                 if pending[i] == Pending::Waiting {
                     all_done = false;
+                } else {
+                    watch.disarm(i);
                 }
             }
             if all_done {

@@ -66,8 +66,12 @@ impl Case {
             write_exec(&dir.join("check"), "#!/bin/sh\ntest -e ready\n");
         }
         let fifo = dir.join("go");
-        rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_raw_mode(0o600))
-            .unwrap();
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+        )
+        .unwrap();
         std::fs::write(dir.join("down"), "").unwrap();
         let child = Command::new(runsv)
             .arg(&dir)
@@ -151,8 +155,18 @@ pub fn run(ctx: &Ctx) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100);
     let mut cases = [
-        Case::new("runit sv, ./check", &ctx.theirs("runsv"), &ctx.theirs("sv"), false),
-        Case::new("ours, notification-fd", &ctx.ours("runsv"), &ctx.ours("sv"), true),
+        Case::new(
+            "runit sv, ./check",
+            &ctx.theirs("runsv"),
+            &ctx.theirs("sv"),
+            false,
+        ),
+        Case::new(
+            "ours, notification-fd",
+            &ctx.ours("runsv"),
+            &ctx.ours("sv"),
+            true,
+        ),
         Case::new("ours, ./check", &ctx.ours("runsv"), &ctx.ours("sv"), false),
     ];
     for round in 0..rounds {
