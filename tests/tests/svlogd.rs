@@ -733,16 +733,14 @@ struct Mount(PathBuf);
 impl Mount {
     fn tmpfs(dir: &Path, size: &str) -> Option<Mount> {
         std::fs::create_dir_all(dir).unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !ok {
-            eprintln!(
-                "\n*** SKIPPED: cannot mount a tmpfs (not root?): disk-full test not run ***\n"
-            );
+        if !need_root("to mount a small tmpfs") {
+            return None;
+        }
+        let mut c = Command::new("mount");
+        c.args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir);
+        if let Err(s) = probe("mount a tmpfs", c) {
+            s.record();
             return None;
         }
         Some(Mount(dir.to_path_buf()))

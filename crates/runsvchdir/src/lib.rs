@@ -59,7 +59,11 @@ pub fn switch(dir: &[u8], name: &[u8]) -> Result<Outcome, Failure> {
         return Err(fail(&[name, b": must not start with a dot."]));
     }
     rustix::process::chdir(dir).map_err(|e| fail_errno(&[b"unable to chdir: ", dir], e))?;
-    let target = fs::stat(name).map_err(|e| fail_errno(&[name], e))?;
+    let target = fs::stat(name).map_err(|e| match e {
+        Errno::NOENT => fail_errno(&[name], e),
+        // A symlink loop, a component that is not a directory...
+        _ => fail_errno(&[b"unable to stat: ", name], e),
+    })?;
     if FileType::from_raw_mode(target.st_mode) != FileType::Directory {
         return Err(fail(&[name, b"not a directory."]));
     }
@@ -141,6 +145,23 @@ mod tests {
         assert_eq!(runsvdir_dir(None), b"/etc/runit/runsvdir");
         assert_eq!(runsvdir_dir(Some("".into())), b"/etc/runit/runsvdir");
         assert_eq!(runsvdir_dir(Some("/x".into())), b"/x");
+    }
+
+    #[test]
+    fn stat_failures_other_than_a_missing_name_say_so() {
+        let d = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("loop", d.path().join("loop")).unwrap();
+        let dir = d.path().as_os_str().as_bytes();
+        assert_eq!(
+            switch(dir, b"loop"),
+            Err(Failure(
+                b"unable to stat: loop: symbolic link loop".to_vec()
+            ))
+        );
+        assert_eq!(
+            switch(dir, b"gone"),
+            Err(Failure(b"gone: file does not exist".to_vec()))
+        );
     }
 
     #[test]

@@ -8,11 +8,12 @@
 //! texts match chdir's and opendir's), and runsvdir returns to where it
 //! was started afterwards, so a relative services path keeps working.
 
+use std::ffi::CStr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rustix::event::{poll, PollFd, PollFlags};
-use rustix::fd::{AsFd, OwnedFd};
-use rustix::fs::{self, Dir, FileType, Mode, OFlags, CWD};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{self, AtFlags, Dir, FileType, Mode, OFlags, CWD};
 use rustix::io::Errno;
 use rustix::process::{kill_process, Pid, Signal, WaitOptions};
 
@@ -221,7 +222,7 @@ impl Daemon {
                 return;
             }
         };
-        let dir = match Dir::new(fd) {
+        let mut dir = match Dir::new(fd) {
             Ok(d) => d,
             Err(e) => {
                 self.msgs
@@ -230,47 +231,56 @@ impl Daemon {
             }
         };
         let before = self.table.len();
+        let listed_at = dir.stat().ok().map(|st| change_time(&st));
         self.table.begin_scan();
-        for entry in dir {
+        // Whether the listing shows the directory as it is: a name renamed
+        // or removed while it was read may be missing under its new name,
+        // and a service missing from the listing must not be stopped.
+        let mut complete = true;
+        for entry in dir.by_ref() {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
                     // Without a complete listing nothing may be stopped.
                     self.msgs
                         .warn_errno(&[b"unable to read directory ", &self.cfg.dir], e);
+                    self.table.end_scan(false);
                     return;
                 }
             };
-            let name = entry.file_name().to_bytes();
-            if name.first() == Some(&b'.') {
-                continue;
-            }
-            // Only directories and symlinks (to directories) can be
-            // services; skip the stat for anything else.
-            if !matches!(
-                entry.file_type(),
-                FileType::Directory | FileType::Symlink | FileType::Unknown
-            ) {
-                continue;
-            }
-            let st = match fs::stat(name) {
-                Ok(st) => st,
-                Err(e) => {
-                    self.msgs.warn_errno(&[b"unable to stat ", name], e);
+            let name = entry.file_name();
+            let key = match examine(CWD, name, entry.file_type()) {
+                Entry::Service(key) => key,
+                Entry::NotService => continue,
+                Entry::Gone => {
+                    complete = false;
+                    continue;
+                }
+                Entry::Unstatable(e) => {
+                    self.msgs
+                        .warn_errno(&[b"unable to stat ", name.to_bytes()], e);
                     continue;
                 }
             };
-            if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
-                continue;
-            }
-            let key: Key = (st.st_dev, st.st_ino);
             let now = Instant::now();
             if self.table.saw(key, now) == Seen::Start {
-                let pid = self.start(name);
+                let pid = self.start(name.to_bytes());
                 self.table.started(key, pid, now);
             }
         }
-        for pid in self.table.end_scan() {
+        // A large directory is read in several calls, and a rename between
+        // them can leave a name out without any stat failing: the times
+        // tell (to the file system's clock tick, so this is the lesser
+        // net; the names found gone above are the sure one).
+        if listed_at.is_none() || dir.stat().ok().map(|st| change_time(&st)) != listed_at {
+            complete = false;
+        }
+        if !complete {
+            // Look again soon (inotify has most likely asked already).
+            self.rescan = true;
+            self.next_check = self.next_check.min(Instant::now() + RETRY_INTERVAL);
+        }
+        for pid in self.table.end_scan(complete) {
             signal(pid, Signal::TERM);
         }
         if self.table.len() > before + 64 {
@@ -379,6 +389,76 @@ impl Daemon {
     }
 }
 
+/// What one name of the listing turned out to be.
+#[derive(Debug, PartialEq, Eq)]
+enum Entry {
+    /// A directory, or a symlink to one: a service.
+    Service(Key),
+    /// A dot name, or anything that is not a directory.
+    NotService,
+    /// Listed, but gone by the time it was looked at (renamed or removed
+    /// meanwhile). runit, which lists and stats at once, never sees such
+    /// a name, so it is no warning.
+    Gone,
+    /// stat(2) failed on a name that is there (a dangling symlink):
+    /// runit's warning.
+    Unstatable(Errno),
+}
+
+/// Looks at the name `name` in directory `at`, of type `listed` by the
+/// listing. stat(2) opens nothing, so a FIFO in the directory cannot
+/// block it.
+fn examine(at: BorrowedFd<'_>, name: &CStr, listed: FileType) -> Entry {
+    classify(name, listed, |flags| fs::statat(at, name, flags))
+}
+
+/// [`examine`] with the stat calls given (`stat(flags)`), so that tests
+/// can make the directory change between them.
+fn classify(
+    name: &CStr,
+    listed: FileType,
+    stat: impl Fn(AtFlags) -> Result<fs::Stat, Errno>,
+) -> Entry {
+    if name.to_bytes().first() == Some(&b'.') {
+        return Entry::NotService;
+    }
+    // Only directories and symlinks (to directories) can be services;
+    // skip the stat for anything else.
+    if !matches!(
+        listed,
+        FileType::Directory | FileType::Symlink | FileType::Unknown
+    ) {
+        return Entry::NotService;
+    }
+    let service = |st: fs::Stat| match FileType::from_raw_mode(st.st_mode) {
+        FileType::Directory => Entry::Service((st.st_dev, st.st_ino)),
+        _ => Entry::NotService,
+    };
+    match stat(AtFlags::empty()) {
+        Ok(st) => service(st),
+        // Is the name itself there? Only then it is a symlink to nowhere.
+        Err(Errno::NOENT) => match stat(AtFlags::SYMLINK_NOFOLLOW) {
+            Err(Errno::NOENT) => Entry::Gone,
+            Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::Symlink => {
+                // Renamed back in between: what is there now counts.
+                service(st)
+            }
+            _ => Entry::Unstatable(Errno::NOENT),
+        },
+        Err(e) => Entry::Unstatable(e),
+    }
+}
+
+/// When a directory's entries last changed, as far as stat(2) tells.
+fn change_time(st: &fs::Stat) -> (i64, i64, i64, i64) {
+    (
+        st.st_mtime,
+        st.st_mtime_nsec as i64,
+        st.st_ctime,
+        st.st_ctime_nsec as i64,
+    )
+}
+
 /// The table grew by doubling and left the smaller copies behind as holes
 /// in the heap: give those pages back, as runsvdir keeps what it holds for
 /// the machine's whole life. (musl's allocator returns them by itself.)
@@ -393,5 +473,115 @@ fn trim_heap() {
 fn signal(pid: u32, sig: Signal) {
     if let Some(p) = Pid::from_raw(pid as i32) {
         let _ = kill_process(p, sig);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+    use std::path::Path;
+
+    fn look(dir: &tempfile::TempDir, name: &CStr, listed: FileType) -> Entry {
+        let fd = fs::open(
+            dir.path(),
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+        .unwrap();
+        examine(fd.as_fd(), name, listed)
+    }
+
+    #[test]
+    fn a_listed_name_gone_before_its_stat_is_no_warning() {
+        // The listing said "b, a directory"; it was renamed away before
+        // the stat. runit's scan would not have listed it.
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(look(&d, c"b", FileType::Directory), Entry::Gone);
+        assert_eq!(look(&d, c"b", FileType::Symlink), Entry::Gone);
+        assert_eq!(look(&d, c"b", FileType::Unknown), Entry::Gone);
+    }
+
+    /// What stat (`follow`) and lstat (`nofollow`) say, in that order.
+    fn injected(
+        listed: FileType,
+        follow: Result<&Path, Errno>,
+        nofollow: Result<&Path, Errno>,
+    ) -> Entry {
+        let at = |r: Result<&Path, Errno>| r.map(|p| fs::lstat(p).unwrap());
+        classify(c"b", listed, |flags| {
+            if flags.contains(AtFlags::SYMLINK_NOFOLLOW) {
+                at(nofollow)
+            } else {
+                at(follow)
+            }
+        })
+    }
+
+    #[test]
+    fn the_directory_changing_between_the_two_stats() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("dir");
+        let lnk = d.path().join("lnk");
+        std::fs::create_dir(&dir).unwrap();
+        symlink("nowhere", &lnk).unwrap();
+        let st = fs::stat(&dir).unwrap();
+        let key = (st.st_dev, st.st_ino);
+        let gone = Err(Errno::NOENT);
+        // Gone, then back under its name: the directory counts.
+        assert_eq!(
+            injected(FileType::Directory, gone, Ok(&dir)),
+            Entry::Service(key)
+        );
+        // Gone for good.
+        assert_eq!(injected(FileType::Directory, gone, gone), Entry::Gone);
+        // Replaced by a dangling symlink: runit's warning.
+        assert_eq!(
+            injected(FileType::Directory, gone, Ok(&lnk)),
+            Entry::Unstatable(Errno::NOENT)
+        );
+        // Other errors are warnings as they are.
+        assert_eq!(
+            injected(FileType::Symlink, Err(Errno::ACCESS), Ok(&lnk)),
+            Entry::Unstatable(Errno::ACCESS)
+        );
+    }
+
+    #[test]
+    fn a_dangling_symlink_is_runits_warning() {
+        let d = tempfile::tempdir().unwrap();
+        symlink("nowhere", d.path().join("l")).unwrap();
+        assert_eq!(
+            look(&d, c"l", FileType::Symlink),
+            Entry::Unstatable(Errno::NOENT)
+        );
+        symlink("l", d.path().join("loop1")).unwrap();
+        std::fs::remove_file(d.path().join("l")).unwrap();
+        symlink("loop1", d.path().join("l")).unwrap();
+        assert_eq!(
+            look(&d, c"l", FileType::Symlink),
+            Entry::Unstatable(Errno::LOOP)
+        );
+    }
+
+    #[test]
+    fn only_directories_are_services_and_fifos_are_not_opened() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("svc")).unwrap();
+        std::fs::write(d.path().join("file"), "").unwrap();
+        fs::mkfifoat(CWD, d.path().join("fifo"), Mode::from_raw_mode(0o600)).unwrap();
+        symlink("svc", d.path().join("to-svc")).unwrap();
+        symlink("fifo", d.path().join("to-fifo")).unwrap();
+        std::fs::create_dir(d.path().join(".dot")).unwrap();
+        let st = fs::stat(d.path().join("svc")).unwrap();
+        let key = (st.st_dev, st.st_ino);
+        assert_eq!(look(&d, c"svc", FileType::Directory), Entry::Service(key));
+        assert_eq!(look(&d, c"to-svc", FileType::Symlink), Entry::Service(key));
+        assert_eq!(look(&d, c"svc", FileType::Unknown), Entry::Service(key));
+        assert_eq!(look(&d, c"file", FileType::Unknown), Entry::NotService);
+        assert_eq!(look(&d, c"fifo", FileType::Fifo), Entry::NotService);
+        assert_eq!(look(&d, c"fifo", FileType::Unknown), Entry::NotService);
+        assert_eq!(look(&d, c"to-fifo", FileType::Symlink), Entry::NotService);
+        assert_eq!(look(&d, c".dot", FileType::Directory), Entry::NotService);
     }
 }

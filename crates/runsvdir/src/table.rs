@@ -130,12 +130,14 @@ impl Table {
     }
 
     /// Ends a scan: forgets services not seen in it and returns the pids
-    /// of their runsv processes, to be sent TERM.
-    pub fn end_scan(&mut self) -> Vec<u32> {
+    /// of their runsv processes, to be sent TERM. When the listing was not
+    /// `complete` (the directory changed while it was read, so a service
+    /// may be missing only from the listing), every service is kept.
+    pub fn end_scan(&mut self, complete: bool) -> Vec<u32> {
         let generation = self.generation;
         let mut term = Vec::new();
         self.services.retain(|svc| {
-            if svc.generation == generation {
+            if svc.generation == generation || !complete {
                 return true;
             }
             if svc.pid != 0 {
@@ -194,7 +196,7 @@ mod tests {
                 t.started(*k, Some(k.1 as u32), now);
             }
         }
-        (start, t.end_scan())
+        (start, t.end_scan(true))
     }
 
     #[test]
@@ -214,6 +216,25 @@ mod tests {
         let (s, k) = scan(&mut t, t0, &[("c", (1, 12))]);
         assert_eq!((s, k), (vec!["c".into()], vec![11]));
         assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn an_incomplete_listing_stops_nothing() {
+        let mut t = Table::new();
+        let t0 = Instant::now();
+        scan(&mut t, t0, &[("a", (1, 10)), ("b", (1, 11))]);
+        // b was renamed while the directory was read and the listing has
+        // neither name: b's runsv stays, a new one is started.
+        t.begin_scan();
+        assert_eq!(t.saw((1, 10), t0), Seen::Nothing);
+        assert_eq!(t.saw((1, 12), t0), Seen::Start);
+        t.started((1, 12), Some(12), t0);
+        assert!(t.end_scan(false).is_empty());
+        assert_eq!(t.len(), 3);
+        // The next complete listing decides.
+        let (s, k) = scan(&mut t, t0, &[("a", (1, 10)), ("b2", (1, 11))]);
+        assert!(s.is_empty());
+        assert_eq!(k, vec![12]);
     }
 
     #[test]
@@ -252,7 +273,7 @@ mod tests {
         t.begin_scan();
         assert_eq!(t.saw((1, 1), t0), Seen::Start);
         t.started((1, 1), None, t0);
-        assert!(t.end_scan().is_empty());
+        assert!(t.end_scan(true).is_empty());
         assert_eq!(t.pending(), Some(t0 + RESTART_PAUSE));
         assert_eq!(t.pids().count(), 0);
     }

@@ -4,13 +4,13 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
 use supervise_proto::getopt::GetOpt;
+use supervise_proto::Control;
 
 /// What to do to each service.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Command {
-    /// Control bytes to write (`C` for `check`, which writes nothing;
-    /// `s` for status).
-    pub acts: String,
+    /// Commands to write, in order (none for `status` and `check`).
+    pub controls: Vec<Control>,
     /// Print status instead of writing control bytes.
     pub status: bool,
     /// Write nothing, only wait (`check`).
@@ -39,8 +39,6 @@ pub enum Refused {
     /// Print usage (and, for -V, the version first).
     Usage { version: bool },
 }
-
-pub const VERSION: &str = concat!("runit-rs sv ", env!("CARGO_PKG_VERSION"));
 
 impl Config {
     pub fn usage_text(prog: &str, lsb: bool) -> String {
@@ -123,8 +121,9 @@ pub fn parse(
 /// letters (and any word starting with one) by their first letter, the LSB
 /// words by their full spelling.
 pub fn command(word: &[u8], lsb: bool, verbose: bool) -> Option<Command> {
-    let c = |acts: &str, wait: bool, kill: bool| Command {
-        acts: acts.to_string(),
+    use Control::{Cont, Down, Exit, Hup, Term, Up};
+    let c = |controls: &[Control], wait: bool, kill: bool| Command {
+        controls: controls.to_vec(),
         status: false,
         check_only: false,
         wait,
@@ -132,46 +131,39 @@ pub fn command(word: &[u8], lsb: bool, verbose: bool) -> Option<Command> {
     };
     let first = *word.first()?;
     Some(match first {
-        b'x' | b'e' => c("x", verbose, false),
-        b'X' | b'E' => c("x", true, true),
-        b'D' => c("d", true, true),
-        b'T' => c("tc", true, true),
+        b'x' | b'e' => c(&[Exit], verbose, false),
+        b'X' | b'E' => c(&[Exit], true, true),
+        b'D' => c(&[Down], true, true),
+        b'T' => c(&[Term, Cont], true, true),
         b'c' if word == b"check" => Command {
-            acts: "C".into(),
-            status: false,
             check_only: true,
-            wait: true,
-            kill: false,
+            ..c(&[], true, false)
         },
-        b't' if word == b"try-restart" => c("tc", true, false),
-        b'u' | b'd' | b'o' | b't' | b'p' | b'c' | b'h' | b'a' | b'i' | b'k' | b'q' | b'1'
-        | b'2' => c(&(first as char).to_string(), verbose, false),
+        b't' if word == b"try-restart" => c(&[Term, Cont], true, false),
         b's' => match word {
-            b"shutdown" => c("x", true, false),
-            b"start" => c("u", true, false),
-            b"stop" => c("d", true, false),
+            b"shutdown" => c(&[Exit], true, false),
+            b"start" => c(&[Up], true, false),
+            b"stop" => c(&[Down], true, false),
             _ if lsb && word != b"status" => return None,
             _ => Command {
-                acts: "s".into(),
                 status: true,
-                check_only: false,
-                wait: false,
-                kill: false,
+                ..c(&[], false, false)
             },
         },
         b'r' => match word {
-            b"restart" => c("tcu", true, false),
-            b"reload" => c("h", true, false),
+            b"restart" => c(&[Term, Cont, Up], true, false),
+            b"reload" => c(&[Hup], true, false),
             _ => return None,
         },
         b'f' => match word {
-            b"force-reload" => c("tc", true, true),
-            b"force-restart" => c("tcu", true, true),
-            b"force-shutdown" => c("x", true, true),
-            b"force-stop" => c("d", true, true),
+            b"force-reload" => c(&[Term, Cont], true, true),
+            b"force-restart" => c(&[Term, Cont, Up], true, true),
+            b"force-shutdown" => c(&[Exit], true, true),
+            b"force-stop" => c(&[Down], true, true),
             _ => return None,
         },
-        _ => return None,
+        // Any other word starting with a control letter is that command.
+        _ => c(&[Control::from_byte(first)?], verbose, false),
     })
 }
 
@@ -179,8 +171,15 @@ pub fn command(word: &[u8], lsb: bool, verbose: bool) -> Option<Command> {
 mod tests {
     use super::*;
 
+    /// The command's control bytes as text (`C` for check), wait, kill.
     fn cmd(w: &str) -> Option<(String, bool, bool)> {
-        command(w.as_bytes(), false, false).map(|c| (c.acts, c.wait, c.kill))
+        command(w.as_bytes(), false, false).map(|c| {
+            let mut acts: String = c.controls.iter().map(|c| c.byte() as char).collect();
+            if c.check_only {
+                acts.push('C');
+            }
+            (acts, c.wait, c.kill)
+        })
     }
 
     #[test]
