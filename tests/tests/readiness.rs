@@ -496,7 +496,7 @@ fn postgresql_says_when_it_accepts_connections() {
             .map(|e| e.path().join("bin"))
             .find(|b| b.join("postgres").exists())
     }) else {
-        skip_loudly("PostgreSQL is not installed (apt-get install -y postgresql-15)");
+        skip("PostgreSQL is not installed (apt-get install -y postgresql-15)");
         return;
     };
     let mut sb = Sandbox::new();
@@ -572,8 +572,4 @@ fn postgresql_says_when_it_accepts_connections() {
     assert!(out.status.success(), "{}", transcript(&out));
     stop_runsv(&mut sb, pid, &dir);
     sb.assert_no_leaks();
-}
-
-fn skip_loudly(why: &str) {
-    eprintln!("\n*** SKIPPED: {why} ***\n");
 }
