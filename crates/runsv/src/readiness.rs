@@ -37,6 +37,9 @@ const FD_FILE_MAX: usize = 64;
 /// How far up the parent chain a sender is looked for (a service's
 /// process tree is not deeper than this in practice; the walk must end).
 const ANCESTRY_MAX: usize = 64;
+/// Reads of the pipe, and datagrams, taken per wake-up: a service (or,
+/// for the socket, anyone) sending without pause cannot hold the loop.
+const READS_PER_WAKE: usize = 64;
 
 /// The readiness state of one supervised process.
 pub struct Readiness {
@@ -241,14 +244,14 @@ impl Readiness {
         let mut changed = false;
         if let Some(fd) = self.pipe.as_ref() {
             let mut buf = [0u8; 512];
-            loop {
+            for _ in 0..READS_PER_WAKE {
                 match rustix::io::read(fd, &mut buf) {
                     Ok(n) if n > 0 && buf[..n].contains(&b'\n') => {
                         changed |= mark_ready(x);
                         self.pipe = None;
                         break;
                     }
-                    Ok(n) if n > 0 => continue,
+                    Ok(n) if n > 0 => {}
                     Err(Errno::INTR) => continue,
                     Err(Errno::AGAIN) => break,
                     // End of file (every writer closed it) or an error: the
@@ -260,13 +263,14 @@ impl Readiness {
                 }
             }
         }
-        while let Some(fd) = self.socket.as_ref() {
+        for _ in 0..READS_PER_WAKE {
+            let Some(fd) = self.socket.as_ref() else {
+                break;
+            };
             match receive(fd) {
                 Ok(Some((pid, bytes))) => changed |= self.datagram(x, pid, &bytes),
                 Ok(None) => break,
-                Err(_) => {
-                    self.socket = None;
-                }
+                Err(_) => self.socket = None,
             }
         }
         changed
