@@ -169,10 +169,14 @@ fn svscan_rc_stop(tree: Tree) {
                 panic!("{n}: unexpected log line {line:?}");
             }
         }
-        assert_eq!(
-            last,
-            Some(expect - 1),
-            "{n}: the service's last line is in the log"
+        // TERM can land between the script's `i=$((i+1))` and its echo, so
+        // the trap may name one line more than was ever written; any other
+        // difference is a lost line.
+        let last = last.unwrap_or_else(|| panic!("{n}: the service's last line is not in the log"));
+        assert!(
+            last == expect - 1 || last == expect,
+            "{n}: last line after {last}, but the log ends at line {}",
+            expect - 1
         );
     }
     // svok and svstat now see no supervisor anywhere.

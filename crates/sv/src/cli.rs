@@ -50,13 +50,9 @@ impl Config {
     }
 }
 
-/// runit reads numbers with a leading-digits scan: "3x" is 3, "x" is 0.
+/// runit's scanner (wrapping on overflow); sv uses only the value.
 fn scan_ulong(s: &[u8]) -> u64 {
-    s.iter()
-        .take_while(|b| b.is_ascii_digit())
-        .fold(0u64, |n, b| {
-            n.saturating_mul(10).saturating_add((b - b'0') as u64)
-        })
+    supervise_proto::scan::scan_ulong(s).0
 }
 
 pub fn parse(
