@@ -7,6 +7,7 @@
 
 mod msg;
 mod plan;
+mod readiness;
 mod service;
 mod setup;
 mod spawn;

@@ -13,6 +13,10 @@ use supervise_proto::{RunState, Status, Tai64n, Want};
 
 use crate::msg::Messages;
 use crate::plan::{Action, Step};
+use crate::readiness::Readiness;
+use supervise_proto::xstatus::{
+    XStatus, LOG_XSTATUS, LOG_XSTATUS_NEW, MAIN_XSTATUS, MAIN_XSTATUS_NEW,
+};
 
 /// runit does not restart a service sooner than a second after it started.
 pub const RESTART_PAUSE: Duration = Duration::from_secs(1);
@@ -52,6 +56,10 @@ pub struct Service {
     pub control_write_fd: Option<OwnedFd>,
     pub ok_fd: Option<OwnedFd>,
     pub lock_fd: Option<OwnedFd>,
+    /// Readiness notification (services that opt in).
+    pub readiness: Readiness,
+    /// supervise/xstatus, written only for services that opt in.
+    pub xstatus: XStatus,
 }
 
 impl Service {
@@ -78,6 +86,8 @@ impl Service {
             control_write_fd: None,
             ok_fd: None,
             lock_fd: None,
+            readiness: Readiness::new(is_log),
+            xstatus: XStatus::default(),
         }
     }
 
@@ -160,6 +170,20 @@ impl Service {
             self.state,
         );
         write_replace(f.status_new, f.status, &status.encode(), msg);
+    }
+}
+
+impl Service {
+    /// Replaces supervise/xstatus with the record in memory.
+    pub fn write_xstatus(&self, msg: &Messages) {
+        let (tmp, path) = if self.is_log {
+            (LOG_XSTATUS_NEW, LOG_XSTATUS)
+        } else {
+            (MAIN_XSTATUS_NEW, MAIN_XSTATUS)
+        };
+        if write_replace(tmp, path, &self.xstatus.encode(), msg) {
+            self.readiness.ring();
+        }
     }
 }
 
