@@ -367,7 +367,7 @@ fn a_bad_setting_is_a_warning_and_the_service_runs_without_it() {
     make_service(&dir, "#!/bin/sh\nexec sleep 1000\n");
     rustix::fs::mkfifoat(
         rustix::fs::CWD,
-        &dir.join("notify-socket"),
+        dir.join("notify-socket"),
         rustix::fs::Mode::from_raw_mode(0o600),
     )
     .unwrap();
@@ -407,7 +407,7 @@ fn plain_scenario(suite: &Suite) -> String {
             out.push_str(&format!(
                 "stat={:?} status={}\n",
                 read(dir.join(sup).join("stat")),
-                masked_status(&dir.join(sup).parent().unwrap().to_path_buf())
+                masked_status(dir.join(sup).parent().unwrap())
             ));
         }
     };
