@@ -18,6 +18,7 @@ use supervise_proto::svdir::{control_script, DOWN, FINISH, LOG, LOG_FILES, MAIN_
 use supervise_proto::wait::Wstat;
 use supervise_proto::{RunState, Want};
 
+use crate::access::Access;
 use crate::msg::Messages;
 use crate::plan::{plan, Action, Step, View};
 use crate::service::Service;
@@ -96,6 +97,11 @@ impl Supervisor {
         setup::ok_fifo(&mut main, &msg)?;
         if let Some(l) = log.as_mut() {
             setup::ok_fifo(l, &msg)?;
+        }
+        let access = Access::read("", None, &msg);
+        setup::grant(&MAIN_FILES, &access, &msg);
+        if log.is_some() {
+            setup::grant(&LOG_FILES, &Access::read("log/", Some(&access), &msg), &msg);
         }
         Ok(Supervisor {
             msg,

@@ -6,6 +6,8 @@ use std::os::unix::ffi::OsStrExt;
 use supervise_proto::getopt::GetOpt;
 use supervise_proto::Control;
 
+use crate::machine::Format;
+
 /// What to do to each service.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Command {
@@ -32,6 +34,9 @@ pub struct Config {
     pub timeout: u64,
     pub command: Command,
     pub services: Vec<OsString>,
+    /// `-o FORMAT`: the machine-readable status (an extension runit's sv
+    /// rejects; `status` only, not in LSB mode).
+    pub output: Option<Format>,
 }
 
 /// Why the command line was refused.
@@ -70,10 +75,19 @@ pub fn parse(
 
     let mut timeout = svwait.map(|v| scan_ulong(v.as_bytes())).unwrap_or(7);
     let mut verbose = false;
+    let mut output = None;
     let rest_args = &args[1.min(args.len())..];
-    let mut opts = GetOpt::new(rest_args, "w:vV");
+    // LSB mode keeps runit's options exactly: -o is "illegal" there.
+    let mut opts = GetOpt::new(rest_args, if lsb { "w:vV" } else { "w:vVo:" });
     for o in opts.by_ref() {
         match o {
+            Ok((b'o', Some(v))) => match Format::parse(v.as_bytes()) {
+                Ok(f) => output = Some(f),
+                Err(e) => {
+                    eprintln!("{prog}: {e}");
+                    return Err(refuse(Refused::Usage { version: false }));
+                }
+            },
             Ok((b'w', Some(v))) => {
                 timeout = scan_ulong(v.as_bytes());
                 verbose = true;
@@ -103,6 +117,9 @@ pub fn parse(
         Some(c) => c,
         None => return Err(refuse(Refused::Usage { version: false })),
     };
+    if output.is_some() && !command.status {
+        return Err(refuse(Refused::Usage { version: false }));
+    }
     Ok(Config {
         prog,
         lsb,
@@ -110,6 +127,7 @@ pub fn parse(
         timeout,
         command,
         services,
+        output,
     })
 }
 

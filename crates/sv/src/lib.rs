@@ -1,10 +1,12 @@
 //! sv: control and inspect services supervised by runsv.
 //!
 //! [`cli`] turns the command line into a [`cli::Config`]; [`report`] words
-//! status lines and failures exactly as runit 2.1.2 does; this module walks
+//! status lines and failures exactly as runit 2.1.2 does; [`machine`] gives
+//! the status in forms programs read (`-o`); this module walks
 //! the services, writes control bytes and waits for the wanted state.
 
 pub mod cli;
+mod machine;
 mod report;
 mod watch;
 
@@ -38,6 +40,9 @@ pub fn run(args: &[OsString]) -> i32 {
         }
     };
     let svdir = std::env::var_os("SVDIR").unwrap_or_else(|| DEFAULT_SVDIR.into());
+    if let Some(format) = &cfg.output {
+        return machine::run(&cfg.prog, format, &svdir, &cfg.services);
+    }
     let mut sv = Sv::new(cfg, svdir);
     sv.main()
 }

@@ -25,6 +25,32 @@ fn usage_exits_100() {
 }
 
 #[test]
+fn machine_form_errors() {
+    sv().args(["-o", "json", "up", "x"])
+        .assert()
+        .code(100)
+        .stdout("")
+        .stderr(USAGE);
+    sv().args(["-o", "pid,nonsense", "status", "x"])
+        .assert()
+        .code(100)
+        .stderr(format!("sv: unknown field: nonsense\n{USAGE}"));
+    sv().args(["-o", "prom:", "status", "x"])
+        .assert()
+        .code(100)
+        .stderr(format!("sv: -o prom: needs a file name\n{USAGE}"));
+    sv().args(["-o"])
+        .assert()
+        .code(100)
+        .stderr(format!("sv: option requires an argument -- o\n{USAGE}"));
+    sv().args(["-o", "state,service", "status", "/nonexistent"])
+        .assert()
+        .code(6)
+        .stdout("missing /nonexistent\n")
+        .stderr("");
+}
+
+#[test]
 fn option_errors() {
     sv().args(["-z", "status", "x"])
         .assert()
@@ -137,4 +163,8 @@ fn lsb_mode_by_name() {
         .code(1)
         .stdout("fail: myservice: unable to change to service directory: file does not exist\n");
     run(&["start"]).code(1);
+    // -o is sv's extension; an init script keeps runit's options.
+    run(&["-o", "json", "status"])
+        .code(2)
+        .stderr("myservice: illegal option -- o\nusage: myservice [-w sec] command\n\n");
 }
