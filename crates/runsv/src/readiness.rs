@@ -14,6 +14,7 @@
 //! one poll: nothing here waits, and an idle runsv does not wake.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::Path;
 
 use rustix::fs::{stat, FileType, Mode, OFlags, CWD};
 use rustix::io::Errno;
@@ -21,10 +22,10 @@ use rustix::net::{
     bind, socket_with, sockopt, AddressFamily, SocketAddrUnix, SocketFlags, SocketType,
 };
 use rustix::pipe::{pipe_with, PipeFlags};
+use supervise_proto::fdio::read_small_file;
 use supervise_proto::notify::{
     parse_datagram, parse_notification_fd, DATAGRAM_MAX, NOTIFICATION_FD, NOTIFY_SOCKET,
 };
-use supervise_proto::svdir::{read_setting, SettingError};
 use supervise_proto::xstatus::{
     NotifyState, XStatus, LOG_WAKE, LOG_XSTATUS, MAIN_WAKE, MAIN_XSTATUS,
 };
@@ -154,18 +155,18 @@ impl Readiness {
     /// and good.
     fn notification_fd(&self, msg: &Messages) -> Option<u32> {
         let name = self.setting(NOTIFICATION_FD);
-        let bytes = match read_setting(&name, FD_FILE_MAX) {
+        let bytes = match read_small_file(Path::new(&name), FD_FILE_MAX) {
             Ok(b) => b?,
-            Err(SettingError::Io(e)) => {
-                msg.warn(&format!("unable to read {name}"), e);
-                return None;
-            }
-            Err(SettingError::NotRegular) => {
+            Err(Errno::INVAL) => {
                 msg.warnx(&format!("{name}: not a regular file, ignored"));
                 return None;
             }
-            Err(SettingError::TooLarge) => {
+            Err(Errno::FBIG) => {
                 msg.warnx(&format!("{name}: not a descriptor number, ignored"));
+                return None;
+            }
+            Err(e) => {
+                msg.warn(&format!("unable to read {name}"), e);
                 return None;
             }
         };

@@ -14,7 +14,6 @@
 //! record left from an earlier run (runsv rewrites this file at each start
 //! only when the previous run left something in it).
 
-use std::io::Read;
 use std::path::Path;
 
 use crate::status::{RunState, Status};
@@ -197,18 +196,17 @@ impl XStatus {
     /// directory); `None` when it is absent or unreadable, which readers
     /// treat as "no extended record".
     pub fn read(path: &Path) -> Option<XStatus> {
-        let f = std::fs::File::open(path).ok()?;
-        let mut bytes = Vec::with_capacity(512);
-        f.take(XSTATUS_MAX).read_to_end(&mut bytes).ok()?;
+        let bytes = crate::fdio::read_small_file(path, XSTATUS_MAX).ok()??;
         Some(XStatus::decode(&bytes))
     }
 
     /// Where the running ./run stands on readiness, judged against its
-    /// status record (read first): only a record of this very run counts.
-    /// runsv writes this file before the status of a new run, so a record
-    /// newer than the status is of a run that started in between: not
-    /// ready yet. An older one is left from a run before (runsv rewrites
-    /// a notifying record at the next start, so it no longer notifies).
+    /// status record: only a ready stamp of this very run counts. A
+    /// notifying record of another run is "not ready": runsv writes this
+    /// file before the status of a new run and rewrites a notifying record
+    /// at every start, so that is a run that started between the two
+    /// reads, or one whose record could not be written; waiting is the
+    /// safe answer for both.
     pub fn readiness(x: Option<&XStatus>, st: &Status) -> Readiness {
         let Some(x) = x.filter(|x| x.notify) else {
             return Readiness::NotNotifying;
@@ -216,19 +214,15 @@ impl XStatus {
         if st.pid == 0 || st.state != RunState::Run {
             return Readiness::NotNotifying;
         }
-        match x.started {
-            Some(s) if s == st.stamp => match x.ready {
-                Some(t) => Readiness::Ready(t),
-                None => Readiness::NotReady,
-            },
-            Some(s) if s > st.stamp => Readiness::NotReady,
-            _ => Readiness::NotNotifying,
+        match x.ready {
+            Some(t) if x.is_for_run(st.stamp) => Readiness::Ready(t),
+            _ => Readiness::NotReady,
         }
     }
 }
 
 /// A reader never takes in more than this of the file.
-const XSTATUS_MAX: u64 = 64 * 1024;
+pub const XSTATUS_MAX: usize = 64 * 1024;
 
 /// A running service's readiness, as sv and svstat show and wait for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -325,15 +319,17 @@ mod tests {
         assert!(!Readiness::NotReady.counts_as_up());
         x.ready = Some(t(7));
         assert_eq!(XStatus::readiness(Some(&x), &st), Readiness::Ready(t(7)));
-        // A record of an earlier run, a service not running or in
-        // ./finish, or one that does not notify: runit's meaning of up.
-        // A record of the run started after the status was read.
-        assert_eq!(
-            XStatus::readiness(Some(&x), &run(t(4), 9, RunState::Run)),
-            Readiness::NotReady
-        );
+        // A record of another run (started after the status was read, or
+        // not rewritten): not ready.
+        for other in [t(4), t(6)] {
+            assert_eq!(
+                XStatus::readiness(Some(&x), &run(other, 9, RunState::Run)),
+                Readiness::NotReady
+            );
+        }
+        // A service not running or in ./finish, or one that does not
+        // notify: runit's meaning of up.
         for (x, st) in [
-            (Some(&x), run(t(6), 9, RunState::Run)),
             (Some(&x), run(t(5), 0, RunState::Down)),
             (Some(&x), run(t(5), 9, RunState::Finish)),
             (None, st),
