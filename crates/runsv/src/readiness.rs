@@ -13,7 +13,7 @@
 //! status files. The pipe and the socket are more descriptors in runsv's
 //! one poll: nothing here waits, and an idle runsv does not wake.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use rustix::fs::{stat, FileType, Mode, OFlags, CWD};
@@ -24,7 +24,7 @@ use rustix::net::{
 use rustix::pipe::{pipe_with, PipeFlags};
 use supervise_proto::fdio::read_small_file;
 use supervise_proto::notify::{
-    parse_datagram, parse_notification_fd, DATAGRAM_MAX, NOTIFICATION_FD, NOTIFY_SOCKET,
+    parse_datagram, parse_notification_fd, receive, NOTIFICATION_FD, NOTIFY_SOCKET,
 };
 use supervise_proto::xstatus::{
     NotifyState, XStatus, LOG_WAKE, LOG_XSTATUS, MAIN_WAKE, MAIN_XSTATUS,
@@ -312,60 +312,6 @@ fn mark_ready(x: &mut XStatus) -> bool {
     }
     x.ready = Some(Tai64n::now());
     true
-}
-
-/// Reads one datagram and its sender's pid (0 when the kernel could not
-/// name it). `Ok(None)`: nothing waiting.
-///
-/// libc's recvmsg rather than rustix's: rustix decodes the credentials
-/// into a type whose pid cannot be 0, but the kernel reports 0 for a
-/// sender in a pid namespace runsv cannot see, and such a datagram must be
-/// dropped, not misread.
-fn receive(fd: &OwnedFd) -> Result<Option<(u32, Vec<u8>)>, Errno> {
-    let mut data = vec![0u8; DATAGRAM_MAX];
-    // Room for one SCM_CREDENTIALS message, aligned as cmsghdr needs.
-    let mut control = [0u64; 8];
-    let mut iov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
-        iov_len: data.len(),
-    };
-    // SAFETY: msghdr is plain data; every pointer set below refers to a
-    // live buffer of the stated length for the duration of the call.
-    let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
-    hdr.msg_iov = &mut iov;
-    hdr.msg_iovlen = 1;
-    hdr.msg_control = control.as_mut_ptr().cast();
-    hdr.msg_controllen = std::mem::size_of_val(&control) as _;
-    // SAFETY: fd is an open socket; hdr describes the buffers above.
-    let n = unsafe {
-        libc::recvmsg(
-            fd.as_fd().as_raw_fd(),
-            &mut hdr,
-            libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC,
-        )
-    };
-    if n < 0 {
-        let e = Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::IO);
-        return match e {
-            Errno::AGAIN | Errno::INTR => Ok(None),
-            e => Err(e),
-        };
-    }
-    data.truncate(n as usize);
-    let mut pid = 0;
-    // SAFETY: the CMSG_* macros walk the control buffer the kernel filled,
-    // within hdr.msg_controllen; the credentials are read unaligned.
-    unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(&hdr);
-        while !c.is_null() {
-            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_CREDENTIALS {
-                let cred: libc::ucred = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
-                pid = cred.pid.max(0) as u32;
-            }
-            c = libc::CMSG_NXTHDR(&hdr, c);
-        }
-    }
-    Ok(Some((pid, data)))
 }
 
 /// Is `pid` one of `roots` (0s ignored) or a descendant of one? Walks the

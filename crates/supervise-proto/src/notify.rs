@@ -9,7 +9,12 @@
 //!   `NOTIFY_SOCKET`, the address of a datagram socket, and sends
 //!   newline-separated `VAR=VALUE` lines there (`READY=1`, `STATUS=...`).
 //!
-//! This module only parses; runsv owns the descriptors.
+//! This module parses, and receives a datagram with its sender; runsv
+//! owns the descriptors.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use rustix::io::Errno;
 
 /// The s6 file in the service directory (and in `log/`).
 pub const NOTIFICATION_FD: &str = "notification-fd";
@@ -119,6 +124,60 @@ pub fn parse_notification_fd(bytes: &[u8], limit: u64) -> Result<u32, BadFd> {
     Ok(n as u32)
 }
 
+/// Reads one datagram from a socket with SO_PASSCRED, and its sender's
+/// pid (0 when the kernel could not name it, as for a sender in a pid
+/// namespace the reader cannot see). `Ok(None)`: nothing waiting.
+///
+/// libc's recvmsg rather than rustix's: rustix decodes the credentials
+/// into a type whose pid cannot be 0 (undefined behaviour when the kernel
+/// reports 0), even when they are only dropped.
+pub fn receive(fd: &OwnedFd) -> Result<Option<(u32, Vec<u8>)>, Errno> {
+    let mut data = vec![0u8; DATAGRAM_MAX];
+    // Room for one SCM_CREDENTIALS message, aligned as cmsghdr needs.
+    let mut control = [0u64; 8];
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    // SAFETY: msghdr is plain data; every pointer set below refers to a
+    // live buffer of the stated length for the duration of the call.
+    let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+    hdr.msg_iov = &mut iov;
+    hdr.msg_iovlen = 1;
+    hdr.msg_control = control.as_mut_ptr().cast();
+    hdr.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: fd is an open socket; hdr describes the buffers above.
+    let n = unsafe {
+        libc::recvmsg(
+            fd.as_fd().as_raw_fd(),
+            &mut hdr,
+            libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC,
+        )
+    };
+    if n < 0 {
+        let e = Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::IO);
+        return match e {
+            Errno::AGAIN | Errno::INTR => Ok(None),
+            e => Err(e),
+        };
+    }
+    data.truncate(n as usize);
+    let mut pid = 0;
+    // SAFETY: the CMSG_* macros walk the control buffer the kernel filled,
+    // within hdr.msg_controllen; the credentials are read unaligned.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&hdr);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_CREDENTIALS {
+                let cred: libc::ucred = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                pid = cred.pid.max(0) as u32;
+            }
+            c = libc::CMSG_NXTHDR(&hdr, c);
+        }
+    }
+    Ok(Some((pid, data)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +261,26 @@ mod tests {
             }
             parse_datagram(&buf[..(x as usize % DATAGRAM_MAX)]);
         }
+    }
+
+    #[test]
+    fn a_datagram_comes_with_its_sender() {
+        use rustix::net::{socketpair, sockopt, AddressFamily, SocketFlags, SocketType};
+        let (a, b) = socketpair(
+            AddressFamily::UNIX,
+            SocketType::DGRAM,
+            SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+            None,
+        )
+        .unwrap();
+        sockopt::set_socket_passcred(&b, true).unwrap();
+        assert_eq!(receive(&b), Ok(None));
+        rustix::net::send(&a, b"READY=1", rustix::net::SendFlags::empty()).unwrap();
+        assert_eq!(
+            receive(&b),
+            Ok(Some((std::process::id(), b"READY=1".to_vec())))
+        );
+        assert_eq!(receive(&b), Ok(None));
     }
 
     #[test]
