@@ -412,6 +412,7 @@ impl Supervisor {
             Err(e) => {
                 msg.warn("unable to fork, sleeping", e);
                 let s = self.svc(w);
+                s.readiness.stopped();
                 s.hold_until = Some(Instant::now() + FORK_RETRY);
                 if finishing {
                     // Give up on ./finish rather than spin; the service goes down.
