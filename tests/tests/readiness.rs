@@ -56,6 +56,11 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// The transcript of one status line (DIR standing for `dir`) and exit code.
+fn expect(dir: &Path, line: &str, code: i32) -> String {
+    format!("{}\n[]rc={code}\n", line.replace("DIR", s(dir)))
+}
+
 #[test]
 fn sv_start_waits_for_the_newline_on_notification_fd() {
     let mut sb = Sandbox::new();
@@ -73,10 +78,7 @@ fn sv_start_waits_for_the_newline_on_notification_fd() {
     let (out, took) = sv_timed(&sb, &bin("sv"), &["-w", "10", "start", s(&dir)]);
     assert_eq!(
         transcript(&out),
-        format!(
-            "ok: run: {}: (pid N) Ns, normally down, ready Ns\n[]rc=0\n",
-            s(&dir)
-        )
+        expect(&dir, "ok: run: DIR: (pid N) Ns, normally down, ready Ns", 0)
     );
     assert!(
         took >= Duration::from_millis(1900),
@@ -85,10 +87,7 @@ fn sv_start_waits_for_the_newline_on_notification_fd() {
     assert!(took < Duration::from_secs(8), "sv took {took:?}");
     assert_eq!(
         sv_out(&sb, &bin("sv"), &["status", s(&dir)]),
-        format!(
-            "run: {}: (pid N) Ns, normally down, ready Ns\n[]rc=0\n",
-            s(&dir)
-        )
+        expect(&dir, "run: DIR: (pid N) Ns, normally down, ready Ns", 0)
     );
     let x = xstatus(&dir, MAIN_XSTATUS).unwrap();
     let st = status_of(&dir).unwrap();
@@ -132,9 +131,10 @@ fn never_ready_times_out_as_runit_does() {
     let ours = transcript(&out);
     assert_eq!(
         ours,
-        format!(
-            "timeout: run: {}: (pid N) Ns, normally down, not ready\n[]rc=1\n",
-            s(&dir)
+        expect(
+            &dir,
+            "timeout: run: DIR: (pid N) Ns, normally down, not ready",
+            1
         )
     );
     // The same wait in runit, for a ./check that never passes: the same
@@ -204,10 +204,7 @@ fn a_restart_starts_readiness_over() {
     assert_ne!(first, second);
     assert_eq!(
         sv_out(&sb, &bin("sv"), &["status", s(&dir)]),
-        format!(
-            "run: {}: (pid N) Ns, normally down, not ready\n[]rc=0\n",
-            s(&dir)
-        )
+        expect(&dir, "run: DIR: (pid N) Ns, normally down, not ready", 0)
     );
     let x = xstatus(&dir, MAIN_XSTATUS).unwrap();
     assert!(x.notify && x.ready.is_none());
@@ -234,10 +231,7 @@ fn a_systemd_style_daemon_becomes_ready() {
     let (out, took) = sv_timed(&sb, &bin("sv"), &["-w", "10", "start", s(&dir)]);
     assert_eq!(
         transcript(&out),
-        format!(
-            "ok: run: {}: (pid N) Ns, normally down, ready Ns\n[]rc=0\n",
-            s(&dir)
-        )
+        expect(&dir, "ok: run: DIR: (pid N) Ns, normally down, ready Ns", 0)
     );
     assert!(took >= Duration::from_millis(450), "{took:?}");
     let x = xstatus(&dir, MAIN_XSTATUS).unwrap();
@@ -285,19 +279,13 @@ fn a_datagram_from_outside_the_service_is_ignored() {
     assert_eq!((x.ready, x.main_pid), (None, None));
     assert_eq!(
         sv_out(&sb, &bin("sv"), &["status", s(&dir)]),
-        format!(
-            "run: {}: (pid N) Ns, normally down, not ready\n[]rc=0\n",
-            s(&dir)
-        )
+        expect(&dir, "run: DIR: (pid N) Ns, normally down, not ready", 0)
     );
     std::fs::write(dir.join("go2"), "").unwrap();
     let (out, _) = sv_timed(&sb, &bin("sv"), &["-w", "10", "check", s(&dir)]);
     assert_eq!(
         transcript(&out),
-        format!(
-            "ok: run: {}: (pid N) Ns, normally down, ready Ns\n[]rc=0\n",
-            s(&dir)
-        )
+        expect(&dir, "ok: run: DIR: (pid N) Ns, normally down, ready Ns", 0)
     );
     stop_runsv(&mut sb, pid, &dir);
     sb.assert_no_leaks();
@@ -321,9 +309,10 @@ fn the_log_service_notifies_too() {
     // The service itself did not opt in: its part is runit's.
     assert_eq!(
         sv_out(&sb, &bin("sv"), &["status", s(&dir)]),
-        format!(
-            "run: {}: (pid N) Ns; run: log: (pid N) Ns, ready Ns\n[]rc=0\n",
-            s(&dir)
+        expect(
+            &dir,
+            "run: DIR: (pid N) Ns; run: log: (pid N) Ns, ready Ns",
+            0
         )
     );
     assert!(!dir.join(MAIN_XSTATUS).exists());
@@ -357,7 +346,7 @@ fn a_bad_setting_is_a_warning_and_the_service_runs_without_it() {
         wait_until("the warning", WAIT, || read(stderr_file(&dir)) == expected);
         assert_eq!(
             sv_out(&sb, &bin("sv"), &["status", s(&dir)]),
-            format!("run: {}: (pid N) Ns\n[]rc=0\n", s(&dir))
+            expect(&dir, "run: DIR: (pid N) Ns", 0)
         );
         assert!(!dir.join(MAIN_XSTATUS).exists());
         stop_runsv(&mut sb, pid, &dir);
@@ -463,7 +452,7 @@ fn runits_sv_reads_an_opted_in_service() {
     let theirs = sv_out(&sb, &r.runit("sv"), &["-w", "5", "start", s(&dir)]);
     assert_eq!(
         theirs,
-        format!("ok: run: {}: (pid N) Ns, normally down\n[]rc=0\n", s(&dir))
+        expect(&dir, "ok: run: DIR: (pid N) Ns, normally down", 0)
     );
     wait_until("ready", WAIT, || {
         xstatus(&dir, MAIN_XSTATUS).is_some_and(|x| x.ready.is_some())
@@ -472,7 +461,7 @@ fn runits_sv_reads_an_opted_in_service() {
     let ours = sv_out(&sb, &bin("sv"), &["status", s(&dir)]);
     assert_eq!(
         theirs,
-        format!("run: {}: (pid N) Ns, normally down\n[]rc=0\n", s(&dir))
+        expect(&dir, "run: DIR: (pid N) Ns, normally down", 0)
     );
     assert_eq!(ours.replace(", ready Ns", ""), theirs);
     assert_ne!(ours, theirs);
@@ -550,10 +539,7 @@ fn postgresql_says_when_it_accepts_connections() {
     let (out, _) = sv_timed(&sb, &bin("sv"), &["-w", "30", "start", s(&dir)]);
     assert_eq!(
         transcript(&out),
-        format!(
-            "ok: run: {}: (pid N) Ns, normally down, ready Ns\n[]rc=0\n",
-            s(&dir)
-        )
+        expect(&dir, "ok: run: DIR: (pid N) Ns, normally down, ready Ns", 0)
     );
     // Ready means ready: the very next client gets in.
     let isready = sb.run({

@@ -16,29 +16,13 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::common::{row, Ctx, Scratch};
+use super::common::{row, status, wait, Ctx, Scratch};
 
 const RUN: &str = "#!/bin/sh\nread x < go\nREADY\nexec sleep 100000\n";
 
 fn write_exec(p: &Path, text: &str) {
     std::fs::write(p, text).unwrap();
     std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-}
-
-fn status(dir: &Path) -> Option<supervise_proto::Status> {
-    let b = supervise_proto::svdir::read_status_bytes(dir).ok()?;
-    supervise_proto::Status::decode(&b).ok()
-}
-
-fn wait(what: &str, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "bench: timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_micros(200));
-    }
 }
 
 /// One service under one runsv, and the sv that waits for it.
