@@ -210,7 +210,11 @@ fn warn_write(msg: &Messages, e: WriteError) {
     let what = match e.step {
         WriteStep::Open => format!("unable to open {}", e.tmp),
         WriteStep::Write => format!("unable to write {}", e.tmp),
-        WriteStep::Rename => format!("unable to rename {} to {}", e.tmp, e.path),
+        // runit names the new file without its directory here.
+        WriteStep::Rename => {
+            let name = e.tmp.rsplit('/').next().unwrap_or(e.tmp);
+            format!("unable to rename {name} to {}", e.path)
+        }
     };
     msg.warn(&what, e.errno);
 }

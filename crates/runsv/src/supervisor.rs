@@ -15,7 +15,7 @@ use rustix::pipe::{pipe_with, PipeFlags};
 use rustix::process::{kill_process, Pid, Signal};
 use supervise_proto::selfpipe::{self, Signals};
 use supervise_proto::svdir::{
-    control_script, DOWN, FINISH, LOG, LOG_DOWN, LOG_FILES, MAIN_FILES, RUN,
+    control_script, DOWN, FINISH, FINISH_ARGV0, LOG, LOG_DOWN, LOG_FILES, MAIN_FILES, RUN_ARGV0,
 };
 use supervise_proto::wait::Wstat;
 use supervise_proto::{Control, RunState, Want};
@@ -385,9 +385,9 @@ impl Supervisor {
         let finishing = self.svc(w).state == RunState::Finish;
         let (prog, args) = if finishing {
             let st = Wstat::from_raw(self.svc(w).exit_status);
-            (format!("./{FINISH}"), st.finish_args().to_vec())
+            (FINISH_ARGV0, st.finish_args().to_vec())
         } else {
-            (format!("./{RUN}"), Vec::new())
+            (RUN_ARGV0, Vec::new())
         };
         let handoff = if finishing {
             Default::default()
@@ -407,7 +407,7 @@ impl Supervisor {
         } else {
             msg.fatal_text(&format!("unable to start {prog}"))
         };
-        match spawn(&prog, &args, wiring, &fail, &handoff) {
+        match spawn(prog, &args, wiring, &fail, &handoff) {
             Ok(pid) => {
                 let s = self.svc(w);
                 s.started(pid, Now::read());

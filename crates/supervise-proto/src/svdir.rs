@@ -25,6 +25,9 @@ use crate::status::RUNIT_STATUS_LEN;
 pub const RUN: &str = "run";
 /// Started after ./run exits, with its exit code and status byte.
 pub const FINISH: &str = "finish";
+/// argv[0] of the two, as runsv spells it (and the path it executes).
+pub const RUN_ARGV0: &str = "./run";
+pub const FINISH_ARGV0: &str = "./finish";
 /// Its presence means "normally down": runsv does not start ./run itself.
 pub const DOWN: &str = "down";
 /// sv runs it to decide whether a service is available.
@@ -301,5 +304,7 @@ mod tests {
         assert_eq!(control_script(b't'), PathBuf::from("control/t"));
         assert_eq!(LOG_FILES.status, format!("{}/{}", LOG, MAIN_FILES.status));
         assert_eq!(LOG_DOWN, format!("{LOG}/{DOWN}"));
+        assert_eq!((RUN_ARGV0, FINISH_ARGV0), ("./run", "./finish"));
+        assert!(RUN_ARGV0.ends_with(RUN) && FINISH_ARGV0.ends_with(FINISH));
     }
 }
