@@ -9,6 +9,7 @@
 mod access;
 mod msg;
 mod plan;
+mod readiness;
 mod service;
 mod setup;
 mod spawn;

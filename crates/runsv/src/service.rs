@@ -7,12 +7,16 @@ use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
-use supervise_proto::status::{write_files, Record, WriteStep};
+use supervise_proto::status::{replace, write_files, Record, WriteError, WriteStep};
 use supervise_proto::svdir::SuperviseFiles;
+use supervise_proto::xstatus::{
+    XStatus, LOG_XSTATUS, LOG_XSTATUS_NEW, MAIN_XSTATUS, MAIN_XSTATUS_NEW,
+};
 use supervise_proto::{Control, RunState, Tai64n, Want};
 
 use crate::msg::Messages;
 use crate::plan::{Action, Step};
+use crate::readiness::Readiness;
 
 /// runit does not restart a service sooner than a second after it started.
 pub const RESTART_PAUSE: Duration = Duration::from_secs(1);
@@ -69,6 +73,10 @@ pub struct Service {
     pub control_write_fd: Option<OwnedFd>,
     pub ok_fd: Option<OwnedFd>,
     pub lock_fd: Option<OwnedFd>,
+    /// Readiness notification (services that opt in).
+    pub readiness: Readiness,
+    /// supervise/xstatus, written only for services that opt in.
+    pub xstatus: XStatus,
 }
 
 impl Service {
@@ -95,6 +103,8 @@ impl Service {
             control_write_fd: None,
             ok_fd: None,
             lock_fd: None,
+            readiness: Readiness::new(is_log),
+            xstatus: XStatus::default(),
         }
     }
 
@@ -173,21 +183,40 @@ impl Service {
     /// warnings in runit's words: runsv carries on.
     pub fn write_status(&mut self, msg: &Messages) {
         let written = write_files(self.files, &self.record(), self.pid_changed, |e| {
-            let what = match e.step {
-                WriteStep::Open => format!("unable to open {}", e.tmp),
-                WriteStep::Write => format!("unable to write {}", e.tmp),
-                // runit names the new file without its directory here.
-                WriteStep::Rename => {
-                    let name = e.tmp.rsplit('/').next().unwrap_or(e.tmp);
-                    format!("unable to rename {name} to {}", e.path)
-                }
-            };
-            msg.warn(&what, e.errno);
+            warn_write(msg, e)
         });
         if written {
             self.pid_changed = false;
         }
     }
+
+    /// Replaces supervise/xstatus with the record in memory, and tells
+    /// waiters (see Readiness::ring).
+    pub fn write_xstatus(&self, msg: &Messages) {
+        let (tmp, path) = if self.is_log {
+            (LOG_XSTATUS_NEW, LOG_XSTATUS)
+        } else {
+            (MAIN_XSTATUS_NEW, MAIN_XSTATUS)
+        };
+        match replace(tmp, path, &self.xstatus.encode()) {
+            Ok(()) => self.readiness.ring(),
+            Err(e) => warn_write(msg, e),
+        }
+    }
+}
+
+/// A status file could not be replaced: runit's warning.
+fn warn_write(msg: &Messages, e: WriteError) {
+    let what = match e.step {
+        WriteStep::Open => format!("unable to open {}", e.tmp),
+        WriteStep::Write => format!("unable to write {}", e.tmp),
+        // runit names the new file without its directory here.
+        WriteStep::Rename => {
+            let name = e.tmp.rsplit('/').next().unwrap_or(e.tmp);
+            format!("unable to rename {name} to {}", e.path)
+        }
+    };
+    msg.warn(&what, e.errno);
 }
 
 #[cfg(test)]

@@ -180,9 +180,18 @@ impl Supervisor {
         if let Some(fd) = self.log.as_ref().and_then(|l| l.control_fd.as_ref()) {
             fds.push(PollFd::new(fd, PollFlags::IN));
         }
+        for s in std::iter::once(&self.main).chain(self.log.as_ref()) {
+            fds.extend(s.readiness.fds().map(|fd| PollFd::new(fd, PollFlags::IN)));
+        }
         let _ = poll(&mut fds, timeout.as_ref());
         drop(fds);
         self.signals.drain();
+        let msg = self.msg.clone();
+        for s in std::iter::once(&mut self.main).chain(self.log.as_mut()) {
+            if s.readiness.events(&mut s.xstatus) {
+                s.write_xstatus(&msg);
+            }
+        }
     }
 
     /// Collects every exited child: the service, the log, control scripts.
@@ -215,6 +224,7 @@ impl Supervisor {
             .is_ok();
         let msg = self.msg.clone();
         let s = self.svc(w);
+        s.readiness.stopped();
         s.exited(wstat, has_finish, Now::read());
         s.write_status(&msg);
     }
@@ -345,7 +355,7 @@ impl Supervisor {
             None => Wiring::Inherit,
         };
         let fail = self.msg.fatal_text(&format!("unable to run {name}"));
-        match spawn(&name, &[], wiring, &fail) {
+        match spawn(&name, &[], wiring, &fail, &Default::default()) {
             Ok(pid) => Some(pid),
             Err(e) => {
                 self.msg.warn(&format!("unable to fork for {name}"), e);
@@ -379,6 +389,12 @@ impl Supervisor {
         } else {
             (RUN_ARGV0, Vec::new())
         };
+        let handoff = if finishing {
+            Default::default()
+        } else {
+            let msg = self.msg.clone();
+            self.svc(w).readiness.prepare(&msg)
+        };
         let wiring = match (&self.log_pipe, w) {
             (Some((_, wr)), Which::Main) => Wiring::ToLog(wr),
             (Some((rd, _)), Which::Log) => Wiring::FromLog(rd),
@@ -391,15 +407,22 @@ impl Supervisor {
         } else {
             msg.fatal_text(&format!("unable to start {prog}"))
         };
-        match spawn(prog, &args, wiring, &fail) {
+        match spawn(prog, &args, wiring, &fail, &handoff) {
             Ok(pid) => {
                 let s = self.svc(w);
                 s.started(pid, Now::read());
+                if !finishing
+                    && s.readiness
+                        .started(&mut s.xstatus, pid, s.stamp, handoff.notifies())
+                {
+                    s.write_xstatus(&msg);
+                }
                 s.write_status(&msg);
             }
             Err(e) => {
                 msg.warn("unable to fork, sleeping", e);
                 let s = self.svc(w);
+                s.readiness.stopped();
                 s.hold_until = Some(Instant::now() + FORK_RETRY);
                 if finishing {
                     // Give up on ./finish rather than spin; the service goes down.

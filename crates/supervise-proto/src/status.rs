@@ -270,8 +270,9 @@ pub fn write_files(
     true
 }
 
-/// Writes `data` to `tmp` and renames it to `path`.
-fn replace(tmp: &'static str, path: &'static str, data: &[u8]) -> Result<(), WriteError> {
+/// Writes `data` to `tmp` and renames it to `path` (also for runsv's
+/// other files under supervise/, such as xstatus).
+pub fn replace(tmp: &'static str, path: &'static str, data: &[u8]) -> Result<(), WriteError> {
     let err = |step, errno| WriteError {
         step,
         tmp,

@@ -8,6 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use rustix::io::Errno;
+use supervise_proto::xstatus::{NotifyState, Readiness};
 use supervise_proto::{errno_str, RunState, Status};
 
 pub struct Report {
@@ -162,6 +163,24 @@ impl Report {
             }
         }
         Some(pid)
+    }
+
+    /// Appends the readiness clause of a service that opted in to
+    /// notification (after runit's clauses of its part): `, ready Ns` or
+    /// `, not ready`, then `, reloading` / `, stopping` while a
+    /// systemd-style service says so. Nothing for any other service.
+    pub fn readiness_clause(&mut self, r: Readiness, state: Option<NotifyState>, now: u64) {
+        match r {
+            Readiness::NotNotifying => return,
+            Readiness::NotReady => self.put(b", not ready"),
+            Readiness::Ready(t) => {
+                let _ = write!(self.out, ", ready {}s", now.saturating_sub(t.unix_secs()));
+            }
+        }
+        if let Some(st) = state {
+            self.put(b", ");
+            self.put(st.name().as_bytes());
+        }
     }
 
     /// Ends the current line, if one is open. Lines are written out in

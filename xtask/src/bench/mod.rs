@@ -6,6 +6,7 @@
 
 mod chpst;
 pub mod common;
+mod readiness;
 mod runit;
 mod runsvdir;
 mod sizes;
@@ -20,6 +21,7 @@ type Bench = (&'static str, fn(&Ctx));
 /// Every benchmark, by name, in the order `make bench` runs them.
 const BENCHES: &[Bench] = &[
     ("supervise", supervise::run),
+    ("readiness", readiness::run),
     ("chpst", chpst::run),
     ("svtools", svtools::run),
     ("runit", runit::run),
