@@ -5,11 +5,13 @@
 //! tested), [`service`] (one supervised process and its status files) and
 //! [`supervisor`] (the single poll loop that ties them together).
 
+mod cgroup;
 mod msg;
 mod plan;
 mod service;
 mod setup;
 mod spawn;
+mod stop;
 mod supervisor;
 
 use std::ffi::OsString;
