@@ -9,6 +9,7 @@ pub mod common;
 mod runit;
 mod runsvdir;
 mod sizes;
+mod stopping;
 mod supervise;
 mod svlogd;
 mod svtools;
@@ -25,6 +26,7 @@ const BENCHES: &[Bench] = &[
     ("runit", runit::run),
     ("svlogd", svlogd::run),
     ("runsvdir", runsvdir::run),
+    ("stopping", stopping::run),
     ("sizes", sizes::run),
 ];
 
