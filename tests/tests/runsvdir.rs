@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use runit_tests::*;
@@ -326,6 +326,53 @@ fn killed_runsv_is_restarted() {
     }
 }
 
+/// With -P every runsv leads a session of its own; killed, it is still
+/// reaped and started again (runsvdir waits for any child, not only the
+/// ones in its process group).
+#[test]
+fn new_session_runsv_is_reaped_and_restarted() {
+    let session = |pid: u32| {
+        let stat = read(format!("/proc/{pid}/stat"));
+        let rest = stat
+            .rsplit_once(')')
+            .map(|r| r.1.to_string())
+            .unwrap_or_default();
+        rest.split_whitespace()
+            .nth(3)
+            .and_then(|s| s.parse::<u32>().ok())
+    };
+    let mut outcomes = Vec::new();
+    for suite in Suite::all() {
+        let mut sb = Sandbox::new();
+        let s = sb.join("s");
+        make_service(&s.join("a"), RUN);
+        let r = start(&mut sb, &suite, &["-P", "s"]);
+        let old = wait_children(r.pid, &["a"], RUNIT_BOUND)[0].0;
+        // The session is made between fork and exec: once runsv's run
+        // script has started, runsv has long been exec'd.
+        let old_sleep = wait_started(&s.join("a"), WAIT);
+        assert_eq!(session(old), Some(old), "{}", suite.name);
+        kill(old, Signal::KILL);
+        wait_until("old runsv gone", WAIT, || !alive(old));
+        std::fs::remove_file(s.join("a/started")).unwrap();
+        let new = wait_for("runsv restarted", RUNIT_BOUND, || {
+            runsv_children(r.pid)
+                .into_iter()
+                .find(|(p, n)| n == "a" && *p != old)
+        });
+        wait_started(&s.join("a"), WAIT);
+        assert_eq!(session(new.0), Some(new.0), "{}", suite.name);
+        kill(old_sleep, Signal::KILL);
+        let code = hangup(&mut sb, &r);
+        wait_until("new runsv gone", WAIT, || !alive(new.0));
+        sb.assert_no_leaks();
+        outcomes.push((code, unique_lines(&r.err)));
+    }
+    if outcomes.len() == 2 {
+        assert_eq!(outcomes[0], outcomes[1], "ours vs runit 2.1.2");
+    }
+}
+
 // ---------------------------------------------------------------------
 // Signals
 
@@ -381,13 +428,12 @@ fn sigterm_exits_0_and_leaves_runsv_running() {
         kill(r.pid, Signal::TERM);
         let st = sb.wait_exit(r.pid, WAIT);
         assert_eq!(st.code(), Some(0), "{}", suite.name);
-        std::thread::sleep(Duration::from_millis(200));
-        assert!(
-            kids.iter().all(|(p, _)| alive(*p)),
-            "{}: runsv left running",
-            suite.name
+        // Left running: neither runsv nor its service is signalled.
+        assert_stays(
+            &format!("{}: runsv left running", suite.name),
+            QUIET,
+            || kids.iter().all(|(p, _)| alive(*p)) && sleeps.iter().all(|p| alive(*p)),
         );
-        assert!(sleeps.iter().all(|p| alive(*p)));
         // Clean up by pid: runsv stops its service on TERM.
         for (p, _) in &kids {
             kill(*p, Signal::TERM);
@@ -586,15 +632,10 @@ fn unreadable_services_directory() {
         .map(PathBuf::from)
         .find(|p| p.exists())
     else {
-        eprintln!("setpriv not available: skipped");
+        skip("needs setpriv (util-linux)");
         return;
     };
-    let Ok(out) = Command::new(&setpriv).arg("--version").output() else {
-        eprintln!("setpriv not runnable: skipped");
-        return;
-    };
-    if !out.status.success() || !rustix::process::geteuid().is_root() {
-        eprintln!("needs root and setpriv: skipped");
+    if !need_root("to run runsvdir as another user") {
         return;
     }
     let mut outcomes = Vec::new();

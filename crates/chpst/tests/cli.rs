@@ -48,11 +48,7 @@ impl Farm {
 }
 
 fn is_root() -> bool {
-    let root = rustix::process::geteuid().is_root();
-    if !root {
-        eprintln!("not root: skipping a test that changes users");
-    }
-    root
+    runit_tests::need_root("a test that changes users")
 }
 
 #[test]

@@ -31,6 +31,8 @@ pub const DOWN: &str = "down";
 pub const CHECK: &str = "check";
 /// The log service's directory.
 pub const LOG: &str = "log";
+/// `down` of the log service: the log is normally down too.
+pub const LOG_DOWN: &str = "log/down";
 /// Custom control scripts live here, one per control byte.
 pub const CONTROL_DIR: &str = "control";
 /// The supervisor's state directory (may be a symlink).
@@ -161,7 +163,10 @@ fn in_dir<T>(base: &Path, rel: &str, f: impl FnOnce(&Path) -> T) -> T {
 
 /// As [`read_status_bytes`] for an explicit status file path.
 pub fn read_status_file(path: &Path) -> Result<Vec<u8>, StatusReadError> {
-    let mut f = File::open(path).map_err(|e| StatusReadError::Open(errno_of(&e)))?;
+    // Without blocking, as runit opens it: a FIFO in its place then reads
+    // as empty (bad format) instead of hanging the tool.
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let mut f = File::from(open(path, flags, Mode::empty()).map_err(StatusReadError::Open)?);
     let mut buf = vec![0u8; RUNIT_STATUS_LEN];
     let n = loop {
         match f.read(&mut buf) {
@@ -315,6 +320,9 @@ mod tests {
             read_status_file(&t.path().join("dir")),
             Err(StatusReadError::Read(Errno::ISDIR))
         ));
+        // A FIFO with no writer: empty, at once.
+        mkfifo(t.path().join("fifo"), Mode::from_raw_mode(0o600)).unwrap();
+        assert_eq!(read_status_file(&t.path().join("fifo")).unwrap(), b"");
     }
 
     #[test]
@@ -357,5 +365,6 @@ mod tests {
     fn layout_names() {
         assert_eq!(control_script(b't'), PathBuf::from("control/t"));
         assert_eq!(LOG_FILES.status, format!("{}/{}", LOG, MAIN_FILES.status));
+        assert_eq!(LOG_DOWN, format!("{LOG}/{DOWN}"));
     }
 }
