@@ -7,12 +7,16 @@ use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
-use supervise_proto::status::{write_files, Record, WriteStep};
+use supervise_proto::status::{replace, write_files, Record, WriteStep};
 use supervise_proto::svdir::SuperviseFiles;
+use supervise_proto::xstatus::{
+    XStatus, LOG_XSTATUS, LOG_XSTATUS_NEW, MAIN_XSTATUS, MAIN_XSTATUS_NEW,
+};
 use supervise_proto::{Control, RunState, Tai64n, Want};
 
 use crate::msg::Messages;
 use crate::plan::{Action, Step};
+use crate::stop::Stopper;
 
 /// runit does not restart a service sooner than a second after it started.
 pub const RESTART_PAUSE: Duration = Duration::from_secs(1);
@@ -69,6 +73,10 @@ pub struct Service {
     pub control_write_fd: Option<OwnedFd>,
     pub ok_fd: Option<OwnedFd>,
     pub lock_fd: Option<OwnedFd>,
+    /// The stop settings and what they have pending (stop.rs).
+    pub stopper: Stopper,
+    /// supervise/xstatus, written only for a service with a setting.
+    pub xstatus: XStatus,
 }
 
 impl Service {
@@ -95,6 +103,8 @@ impl Service {
             control_write_fd: None,
             ok_fd: None,
             lock_fd: None,
+            stopper: Stopper::new(is_log),
+            xstatus: XStatus::default(),
         }
     }
 
@@ -182,6 +192,23 @@ impl Service {
         });
         if written {
             self.pid_changed = false;
+        }
+    }
+
+    /// Rewrites supervise/xstatus from what the stop settings know, when
+    /// the service has any (a service without settings never gets one).
+    pub fn write_xstatus(&mut self, msg: &Messages) {
+        if !self.stopper.extended() {
+            return;
+        }
+        self.stopper.fill(&mut self.xstatus, self.pid);
+        let (tmp, path) = if self.is_log {
+            (LOG_XSTATUS_NEW, LOG_XSTATUS)
+        } else {
+            (MAIN_XSTATUS_NEW, MAIN_XSTATUS)
+        };
+        if let Err(e) = replace(tmp, path, &self.xstatus.encode()) {
+            msg.warn(&format!("unable to write {}", e.path), e.errno);
         }
     }
 }

@@ -22,15 +22,21 @@
 //!   double-forked daemons too, and a process is over only when its cgroup
 //!   is empty.
 //!
-//! Nothing here makes a system call except [`Settings::read`] (it opens
-//! the files) and [`perform`]; the policy takes the time as an argument, so
-//! its tests need no clock and no process.
+//! [`Stop`] is the policy: it makes no system call and takes the time as
+//! an argument, so its tests need no clock and no process. [`Stopper`] is
+//! the small shell around it that runsv's loop calls: it reads the
+//! settings, places the cgroup and sends what the policy decides.
 
-use std::time::{Duration, Instant};
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant, SystemTime};
 
 use rustix::process::{kill_process, kill_process_group, Pid, Signal};
+use supervise_proto::spawn::Group;
 use supervise_proto::svdir::{read_setting, SettingError};
+use supervise_proto::xstatus::XStatus;
+use supervise_proto::Tai64n;
 
+use crate::cgroup::Cgroup;
 use crate::msg::Messages;
 
 /// Setting files are short; anything longer is not one of ours.
@@ -42,6 +48,13 @@ pub const TIMEOUT_KILL: &str = "timeout-kill";
 pub const TIMEOUT_FINISH: &str = "timeout-finish";
 pub const STOP_GROUP: &str = "stop-group";
 pub const CGROUP: &str = "cgroup";
+const FILES: [&str; 5] = [
+    DOWN_SIGNAL,
+    TIMEOUT_KILL,
+    TIMEOUT_FINISH,
+    STOP_GROUP,
+    CGROUP,
+];
 
 /// Where ./run and ./finish sit among process groups.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,40 +178,40 @@ fn first_line(text: &str) -> &str {
 }
 
 /// Signal names runsv accepts (without the `SIG` prefix), and numbers.
-const SIGNALS: &[(&str, i32)] = &[
-    ("HUP", libc::SIGHUP),
-    ("INT", libc::SIGINT),
-    ("QUIT", libc::SIGQUIT),
-    ("ILL", libc::SIGILL),
-    ("TRAP", libc::SIGTRAP),
-    ("ABRT", libc::SIGABRT),
-    ("IOT", libc::SIGABRT),
-    ("BUS", libc::SIGBUS),
-    ("FPE", libc::SIGFPE),
-    ("KILL", libc::SIGKILL),
-    ("USR1", libc::SIGUSR1),
-    ("SEGV", libc::SIGSEGV),
-    ("USR2", libc::SIGUSR2),
-    ("PIPE", libc::SIGPIPE),
-    ("ALRM", libc::SIGALRM),
-    ("TERM", libc::SIGTERM),
-    ("STKFLT", libc::SIGSTKFLT),
-    ("CHLD", libc::SIGCHLD),
-    ("CONT", libc::SIGCONT),
-    ("STOP", libc::SIGSTOP),
-    ("TSTP", libc::SIGTSTP),
-    ("TTIN", libc::SIGTTIN),
-    ("TTOU", libc::SIGTTOU),
-    ("URG", libc::SIGURG),
-    ("XCPU", libc::SIGXCPU),
-    ("XFSZ", libc::SIGXFSZ),
-    ("VTALRM", libc::SIGVTALRM),
-    ("PROF", libc::SIGPROF),
-    ("WINCH", libc::SIGWINCH),
-    ("IO", libc::SIGIO),
-    ("POLL", libc::SIGIO),
-    ("PWR", libc::SIGPWR),
-    ("SYS", libc::SIGSYS),
+const SIGNALS: &[(&str, Signal)] = &[
+    ("HUP", Signal::HUP),
+    ("INT", Signal::INT),
+    ("QUIT", Signal::QUIT),
+    ("ILL", Signal::ILL),
+    ("TRAP", Signal::TRAP),
+    ("ABRT", Signal::ABORT),
+    ("IOT", Signal::ABORT),
+    ("BUS", Signal::BUS),
+    ("FPE", Signal::FPE),
+    ("KILL", Signal::KILL),
+    ("USR1", Signal::USR1),
+    ("SEGV", Signal::SEGV),
+    ("USR2", Signal::USR2),
+    ("PIPE", Signal::PIPE),
+    ("ALRM", Signal::ALARM),
+    ("TERM", Signal::TERM),
+    ("STKFLT", Signal::STKFLT),
+    ("CHLD", Signal::CHILD),
+    ("CONT", Signal::CONT),
+    ("STOP", Signal::STOP),
+    ("TSTP", Signal::TSTP),
+    ("TTIN", Signal::TTIN),
+    ("TTOU", Signal::TTOU),
+    ("URG", Signal::URG),
+    ("XCPU", Signal::XCPU),
+    ("XFSZ", Signal::XFSZ),
+    ("VTALRM", Signal::VTALARM),
+    ("PROF", Signal::PROF),
+    ("WINCH", Signal::WINCH),
+    ("IO", Signal::IO),
+    ("POLL", Signal::IO),
+    ("PWR", Signal::POWER),
+    ("SYS", Signal::SYS),
 ];
 
 /// `QUIT`, `SIGQUIT`, `quit` or `3`.
@@ -208,15 +221,17 @@ pub fn parse_signal(v: &str) -> Option<Signal> {
     }
     let upper = v.to_ascii_uppercase();
     let name = upper.strip_prefix("SIG").unwrap_or(&upper);
-    let &(_, n) = SIGNALS.iter().find(|(s, _)| *s == name)?;
-    Signal::from_named_raw(n)
+    SIGNALS
+        .iter()
+        .find(|(s, _)| *s == name)
+        .map(|&(_, sig)| sig)
 }
 
 /// The signal's name without `SIG` (its number when it has none here).
 pub fn signal_name(sig: Signal) -> String {
     SIGNALS
         .iter()
-        .find(|(_, n)| *n == sig.as_raw())
+        .find(|(_, s)| *s == sig)
         .map_or_else(|| sig.as_raw().to_string(), |(s, _)| s.to_string())
 }
 
@@ -416,6 +431,170 @@ pub fn perform(deeds: &[Deed], mut cgroup_kill: impl FnMut()) {
                 };
             }
             Deed::CgroupKill => cgroup_kill(),
+        }
+    }
+}
+
+/// Where a child of the service starts: process group and cgroup.
+#[derive(Clone, Copy, Default)]
+pub struct Placement<'a> {
+    pub group: Group,
+    /// `cgroup.procs` of the cgroup the child joins.
+    pub cgroup: Option<&'a OwnedFd>,
+}
+
+/// The stop policy of one service with what it acts on: the cgroup, and
+/// the exit of ./run or ./finish held back while the cgroup empties.
+#[derive(Debug)]
+pub struct Stopper {
+    is_log: bool,
+    /// The cgroup's name (the service directory's name, `NAME.log` for
+    /// the log).
+    pub name: String,
+    pub policy: Stop,
+    cgroup: Option<(String, Cgroup)>,
+    /// ./run or ./finish has exited with this wait status; its cgroup is
+    /// being emptied.
+    draining: Option<i32>,
+}
+
+impl Stopper {
+    pub fn new(is_log: bool) -> Stopper {
+        Stopper {
+            is_log,
+            name: String::new(),
+            policy: Stop::default(),
+            cgroup: None,
+            draining: None,
+        }
+    }
+
+    /// At each start of ./run: reads the settings and makes (or keeps) the
+    /// cgroup they name.
+    pub fn prepare_run(&mut self, msg: &Messages) {
+        let base = if self.is_log { "log/" } else { "" };
+        let settings = Settings::read(base, msg);
+        let same = matches!((&settings.cgroup, &self.cgroup), (Some(a), Some((b, _))) if a == b);
+        if !same {
+            if let Some((_, old)) = self.cgroup.take() {
+                old.remove();
+            }
+            if let Some(parent) = &settings.cgroup {
+                self.cgroup = Cgroup::place(parent, &self.name, msg).map(|c| (parent.clone(), c));
+            }
+        }
+        self.policy.start_run(settings, self.cgroup.is_some());
+    }
+
+    pub fn placement(&self) -> Placement<'_> {
+        Placement {
+            group: match self.policy.settings.grouping {
+                None => Group::Inherit,
+                Some(Grouping::Group) => Group::NewGroup,
+                Some(Grouping::Session) => Group::NewSession,
+            },
+            cgroup: self.cgroup.as_ref().map(|(_, c)| &c.procs),
+        }
+    }
+
+    /// Whether the service has any stop setting (and so an xstatus).
+    pub fn extended(&self) -> bool {
+        self.policy.settings.any()
+    }
+
+    fn perform(&self, deeds: &[Deed], msg: &Messages) {
+        perform(deeds, || {
+            if let Some((_, c)) = &self.cgroup {
+                c.kill(msg);
+            }
+        });
+    }
+
+    /// ./finish has started at `now`.
+    pub fn finish_started(&mut self, now: Instant) {
+        self.policy.start_finish(now);
+    }
+
+    /// A stop of ./run (`pid`); `handled`: control/t took care of it.
+    pub fn stop(&mut self, pid: u32, handled: bool, now: Instant, msg: &Messages) {
+        let deeds = self.policy.stop(pid, handled, now);
+        self.perform(&deeds, msg);
+    }
+
+    /// Any other signal runsv sends to the running process `pid`.
+    pub fn send(&self, pid: u32, sig: Signal, msg: &Messages) {
+        let deeds = self.policy.signal(pid, sig);
+        self.perform(&deeds, msg);
+    }
+
+    /// ./run or ./finish (`pid`) has exited with `wstat`. True when it is
+    /// gone; false while its cgroup is being emptied ([`Stopper::drained`]
+    /// then hands the status back).
+    pub fn ended(&mut self, pid: u32, wstat: i32, msg: &Messages) -> bool {
+        let populated = self.cgroup.as_ref().is_some_and(|(_, c)| c.populated());
+        match self.policy.ended(pid, populated) {
+            Ended::Gone(deeds) => {
+                self.perform(&deeds, msg);
+                true
+            }
+            Ended::Drain(deeds) => {
+                self.perform(&deeds, msg);
+                self.draining = Some(wstat);
+                false
+            }
+        }
+    }
+
+    /// The held-back exit status, once the cgroup is empty. While it is
+    /// not, its processes are killed again (a no-op with cgroup.kill; the
+    /// next pass without it).
+    pub fn drained(&mut self, msg: &Messages) -> Option<i32> {
+        self.draining?;
+        match &self.cgroup {
+            Some((_, c)) if c.populated() => {
+                c.kill(msg);
+                None
+            }
+            _ => self.draining.take(),
+        }
+    }
+
+    /// `cgroup.events`, to poll for POLLPRI while the cgroup empties.
+    pub fn events_fd(&self) -> Option<&OwnedFd> {
+        self.draining?;
+        self.cgroup.as_ref().map(|(_, c)| &c.events)
+    }
+
+    /// Does what is due at `now` for the running `pid`; true when a
+    /// deadline fired (xstatus changes).
+    pub fn tick(&mut self, pid: u32, finishing: bool, now: Instant, msg: &Messages) -> bool {
+        let before = self.policy.deadline();
+        let deeds = self.policy.due(pid, finishing, now);
+        self.perform(&deeds, msg);
+        before != self.policy.deadline()
+    }
+
+    /// Puts what this module knows into the extended record; `pid` is the
+    /// running process (0 when none).
+    pub fn fill(&self, x: &mut XStatus, pid: u32) {
+        let now = Instant::now();
+        let wall = |t: Instant| {
+            Tai64n::from_system_time(SystemTime::now() + t.saturating_duration_since(now))
+        };
+        x.kill_at = self.policy.kill_at.map(wall);
+        x.finish_kill_at = self.policy.finish_kill_at.map(wall);
+        x.pgid = (self.policy.settings.grouping.is_some() && pid != 0).then_some(pid);
+        x.cgroup = self.cgroup.as_ref().map(|(_, c)| c.name.clone());
+        x.settings.retain(|(k, _)| !FILES.contains(&k.as_str()));
+        x.settings.extend(self.policy.settings.pairs());
+    }
+}
+
+impl Drop for Stopper {
+    /// runsv is done: its cgroup goes (when empty).
+    fn drop(&mut self) {
+        if let Some((_, c)) = self.cgroup.take() {
+            c.remove();
         }
     }
 }

@@ -267,7 +267,7 @@ pub fn write_files(
 }
 
 /// Writes `data` to `tmp` and renames it to `path`.
-fn replace(tmp: &'static str, path: &'static str, data: &[u8]) -> Result<(), WriteError> {
+pub fn replace(tmp: &'static str, path: &'static str, data: &[u8]) -> Result<(), WriteError> {
     let err = |step, errno| WriteError {
         step,
         tmp,
