@@ -178,11 +178,22 @@ impl TestCgroup {
         if let Err(e) = std::fs::create_dir(&dir) {
             return skip(format!("mkdir {}: {e}", dir.display()));
         }
-        if !dir.join("cgroup.kill").exists() {
-            let _ = std::fs::remove_dir(&dir);
+        let cg = TestCgroup { dir, name };
+        if !cg.dir.join("cgroup.kill").exists() {
             return skip("no cgroup.kill (kernel before 5.14)".into());
         }
-        Some(TestCgroup { dir, name })
+        // A process must be able to move itself in (runsv's children do).
+        let joined = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("echo 0 > \"$1/cgroup.procs\"")
+            .arg("sh")
+            .arg(&cg.dir)
+            .status()
+            .is_ok_and(|st| st.success());
+        if !joined {
+            return skip(format!("cannot join {}", cg.dir.display()));
+        }
+        Some(cg)
     }
 }
 
