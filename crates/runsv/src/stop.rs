@@ -448,9 +448,6 @@ pub struct Placement<'a> {
 #[derive(Debug)]
 pub struct Stopper {
     is_log: bool,
-    /// The cgroup's name (the service directory's name, `NAME.log` for
-    /// the log).
-    pub name: String,
     pub policy: Stop,
     cgroup: Option<(String, Cgroup)>,
     /// ./run or ./finish has exited with this wait status; its cgroup is
@@ -462,7 +459,6 @@ impl Stopper {
     pub fn new(is_log: bool) -> Stopper {
         Stopper {
             is_log,
-            name: String::new(),
             policy: Stop::default(),
             cgroup: None,
             draining: None,
@@ -480,10 +476,26 @@ impl Stopper {
                 old.remove();
             }
             if let Some(parent) = &settings.cgroup {
-                self.cgroup = Cgroup::place(parent, &self.name, msg).map(|c| (parent.clone(), c));
+                let name = self.cgroup_name();
+                self.cgroup = Cgroup::place(parent, &name, msg).map(|c| (parent.clone(), c));
             }
         }
         self.policy.start_run(settings, self.cgroup.is_some());
+    }
+
+    /// The service directory's name (runsv works in it), `NAME.log` for
+    /// the log.
+    fn cgroup_name(&self) -> String {
+        let dir = std::env::current_dir().ok();
+        let name = dir
+            .as_deref()
+            .and_then(|d| d.file_name())
+            .map_or_else(|| "service".into(), |n| n.to_string_lossy());
+        if self.is_log {
+            format!("{name}.log")
+        } else {
+            name.into_owned()
+        }
     }
 
     pub fn placement(&self) -> Placement<'_> {

@@ -85,12 +85,6 @@ impl Supervisor {
             }
         }
 
-        let name = service_name();
-        main.stopper.name = name.clone();
-        if let Some(l) = log.as_mut() {
-            l.stopper.name = format!("{name}.log");
-        }
-
         setup::make_supervise_dir(&MAIN_FILES, &msg)?;
         main.lock_fd = Some(setup::lock(&MAIN_FILES, false, &msg)?);
         if let Some(l) = log.as_mut() {
@@ -506,13 +500,4 @@ impl Supervisor {
             }
         }
     }
-}
-
-/// The name of the service directory (runsv has changed into it), for
-/// its cgroup.
-fn service_name() -> String {
-    std::env::current_dir()
-        .ok()
-        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "service".to_string())
 }
