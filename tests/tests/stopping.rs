@@ -464,3 +464,21 @@ fn bad_settings_are_warnings_and_runit_behaviour_stays() {
     stop_runsv(&mut sb, runsv, &d).expect("runsv exits");
     sb.assert_no_leaks();
 }
+
+#[test]
+fn the_log_service_reads_its_own_settings_in_log() {
+    let mut sb = Sandbox::new();
+    let (d, _) = service(&sb, |_| "#!/bin/sh\nexec sleep 1000\n".into());
+    write_script(d.join("log/run"), "#!/bin/sh\nexec cat >/dev/null\n");
+    std::fs::write(d.join("log/stop-group"), "").unwrap();
+    let runsv = start_runsv(&mut sb, &bin("runsv"), &d);
+    let main = wait_running(&d);
+    let log = wait_running(&d.join("log"));
+    assert_eq!(pgid_sid(log).0, log, "log/run leads its own group");
+    assert_ne!(pgid_sid(main).0, main, "./run does not");
+    let x = XStatus::decode(&std::fs::read(d.join("log/supervise/xstatus")).unwrap());
+    assert_eq!(x.pgid, Some(log));
+    assert!(!d.join("supervise/xstatus").exists());
+    stop_runsv(&mut sb, runsv, &d).expect("runsv exits");
+    sb.assert_no_leaks();
+}
