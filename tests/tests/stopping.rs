@@ -27,6 +27,16 @@ fn pid_file(path: &Path) -> u32 {
     })
 }
 
+/// What a script wrote to `path` (waiting for it: ./finish may still be
+/// on its way), without the newline.
+fn reported(path: &Path) -> String {
+    wait_for(&format!("{}", path.display()), WAIT, || {
+        Some(read(path)).filter(|t| t.ends_with('\n'))
+    })
+    .trim_end()
+    .to_string()
+}
+
 /// The process group and session of `pid`, from /proc/PID/stat.
 fn pgid_sid(pid: u32) -> (u32, u32) {
     let s = read(format!("/proc/{pid}/stat"));
@@ -336,7 +346,7 @@ fn kill_timeout_kills_a_service_ignoring_term_even_with_sv_not_waiting() {
         took < Duration::from_millis(300 + 1700),
         "killed late: {took:?}"
     );
-    assert_eq!(read(out.join("finish")).trim(), "-1 9", "KILL ended it");
+    assert_eq!(reported(&out.join("finish")), "-1 9", "KILL ended it");
     wait_down(&d);
     stop_runsv(&mut sb, runsv, &d).expect("runsv exits");
     sb.assert_no_leaks();
@@ -417,7 +427,7 @@ fn down_signal_is_what_the_service_receives() {
     wait_catching(main, rustix::process::Signal::TERM, WAIT);
     assert_eq!(sv(&sb, &bin("sv"), &["down", d.to_str().unwrap()]), Some(0));
     wait_down(&d);
-    assert_eq!(read(out.join("got")), "QUIT\n");
+    assert_eq!(reported(&out.join("got")), "QUIT");
     assert!(xstatus(&d)
         .settings
         .contains(&("down-signal".to_string(), "QUIT".to_string())));
@@ -460,7 +470,7 @@ fn bad_settings_are_warnings_and_runit_behaviour_stays() {
     wait_catching(main, rustix::process::Signal::TERM, WAIT);
     assert_eq!(sv(&sb, &bin("sv"), &["down", d.to_str().unwrap()]), Some(0));
     wait_down(&d);
-    assert_eq!(read(out.join("got")), "TERM\n");
+    assert_eq!(reported(&out.join("got")), "TERM");
     stop_runsv(&mut sb, runsv, &d).expect("runsv exits");
     sb.assert_no_leaks();
 }
