@@ -7,12 +7,14 @@
 //! [`supervisor`] (the single poll loop that ties them together).
 
 mod access;
+mod cgroup;
 mod msg;
 mod plan;
 mod readiness;
 mod service;
 mod setup;
 mod spawn;
+mod stop;
 mod supervisor;
 
 use std::ffi::OsString;

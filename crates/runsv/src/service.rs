@@ -17,6 +17,7 @@ use supervise_proto::{Control, RunState, Tai64n, Want};
 use crate::msg::Messages;
 use crate::plan::{Action, Step};
 use crate::readiness::Readiness;
+use crate::stop::Stopper;
 
 /// runit does not restart a service sooner than a second after it started.
 pub const RESTART_PAUSE: Duration = Duration::from_secs(1);
@@ -75,7 +76,10 @@ pub struct Service {
     pub lock_fd: Option<OwnedFd>,
     /// Readiness notification (services that opt in).
     pub readiness: Readiness,
-    /// supervise/xstatus, written only for services that opt in.
+    /// The stop settings and what they have pending (stop.rs).
+    pub stopper: Stopper,
+    /// supervise/xstatus, written only for services that opt in to
+    /// something runit does not have.
     pub xstatus: XStatus,
 }
 
@@ -104,6 +108,7 @@ impl Service {
             ok_fd: None,
             lock_fd: None,
             readiness: Readiness::new(is_log),
+            stopper: Stopper::new(is_log),
             xstatus: XStatus::default(),
         }
     }
@@ -190,9 +195,17 @@ impl Service {
         }
     }
 
-    /// Replaces supervise/xstatus with the record in memory, and tells
-    /// waiters (see Readiness::ring).
-    pub fn write_xstatus(&self, msg: &Messages) {
+    /// Whether the service has a stop setting, so that what the stop
+    /// settings have pending belongs in xstatus.
+    pub fn stop_extended(&self) -> bool {
+        self.stopper.extended()
+    }
+
+    /// Replaces supervise/xstatus with the record in memory (the stop
+    /// settings' keys refreshed), and tells waiters (see Readiness::ring).
+    /// Callers decide whether the service has opted in to anything.
+    pub fn write_xstatus(&mut self, msg: &Messages) {
+        self.stopper.fill(&mut self.xstatus, self.pid);
         let (tmp, path) = if self.is_log {
             (LOG_XSTATUS_NEW, LOG_XSTATUS)
         } else {

@@ -10,6 +10,7 @@ mod readiness;
 mod runit;
 mod runsvdir;
 mod sizes;
+mod stopping;
 mod supervise;
 mod svlogd;
 mod svtools;
@@ -27,6 +28,7 @@ const BENCHES: &[Bench] = &[
     ("runit", runit::run),
     ("svlogd", svlogd::run),
     ("runsvdir", runsvdir::run),
+    ("stopping", stopping::run),
     ("sizes", sizes::run),
 ];
 
