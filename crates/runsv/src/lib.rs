@@ -5,9 +5,12 @@
 //! tested), [`service`] (one supervised process and its status files) and
 //! [`supervisor`] (the single poll loop that ties them together).
 
+mod backoff;
+mod exits;
 mod msg;
 mod plan;
 mod service;
+mod settings;
 mod setup;
 mod spawn;
 mod supervisor;

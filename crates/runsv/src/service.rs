@@ -165,7 +165,7 @@ impl Service {
 
 /// Writes `data` to `tmp` and renames it to `path`; warns in runit's words
 /// and returns false on failure.
-fn write_replace(tmp: &str, path: &str, data: &[u8], msg: &Messages) -> bool {
+pub(crate) fn write_replace(tmp: &str, path: &str, data: &[u8], msg: &Messages) -> bool {
     let fd = match open(
         tmp,
         OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::NONBLOCK | OFlags::CLOEXEC,
