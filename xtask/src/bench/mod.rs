@@ -6,6 +6,7 @@
 
 mod chpst;
 pub mod common;
+mod crashloop;
 mod runit;
 mod runsvdir;
 mod sizes;
@@ -25,6 +26,7 @@ const BENCHES: &[Bench] = &[
     ("runit", runit::run),
     ("svlogd", svlogd::run),
     ("runsvdir", runsvdir::run),
+    ("crashloop", crashloop::run),
     ("sizes", sizes::run),
 ];
 
