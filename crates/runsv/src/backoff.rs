@@ -18,9 +18,9 @@
 //! - `finish-125`: a flag file; with it, ./finish exiting 125 means "do not
 //!   restart" (s6's convention), with the same failed mark.
 //!
-//! Deaths that follow runsv's own TERM (`sv down`, `sv restart`, `sv
-//! term`) and deaths while the service is not wanted up are no crashes:
-//! they neither count nor grow the pause. The policy here is pure (time
+//! Only a service wanted up has a restart to decide on. Deaths that follow
+//! runsv's own TERM (`sv restart`, `sv term`) are no crashes: they neither
+//! count nor grow the pause (./finish exiting 125 still gives up). The policy here is pure (time
 //! is passed in) and unit tested; the supervisor turns its verdicts into
 //! a poll deadline or a want of down.
 
@@ -118,8 +118,10 @@ pub fn parse_limit(b: &[u8]) -> Option<Limit> {
 pub struct Death {
     pub started: Instant,
     pub ended: Instant,
-    /// A crash: wanted up and not after runsv's own TERM.
-    pub counts: bool,
+    /// The service is wanted up (else there is no restart to decide on).
+    pub wanted_up: bool,
+    /// It followed runsv's own TERM.
+    pub asked: bool,
     /// ./finish exited 125.
     pub finish_125: bool,
 }
@@ -155,11 +157,14 @@ impl Backoff {
     }
 
     pub fn died(&mut self, d: Death) -> Verdict {
+        if !d.wanted_up {
+            return Verdict::Restart;
+        }
         if self.policy.finish_125 && d.finish_125 {
             self.reset();
             return Verdict::GiveUp;
         }
-        if !d.counts {
+        if d.asked {
             return Verdict::Restart;
         }
         if let Some(l) = self.policy.limit {
@@ -206,7 +211,8 @@ mod tests {
         Death {
             started: t0 + secs(at),
             ended: t0 + secs(at) + ran,
-            counts: true,
+            wanted_up: true,
+            asked: false,
             finish_125: false,
         }
     }
@@ -328,7 +334,11 @@ mod tests {
         });
         for i in 0..10 {
             let mut d = crash(t0, i, Duration::ZERO);
-            d.counts = false;
+            if i % 2 == 0 {
+                d.asked = true;
+            } else {
+                d.wanted_up = false;
+            }
             assert_eq!(b.died(d), Verdict::Restart);
         }
         assert_eq!(
@@ -352,8 +362,13 @@ mod tests {
         assert_eq!(b.died(crash(t0, 0, secs(5))), Verdict::Restart);
         let mut d = crash(t0, 10, secs(5));
         d.finish_125 = true;
-        // Even after runsv's own TERM: s6's rule is about ./finish alone.
-        d.counts = false;
+        // Not wanted up (sv down): nothing to give up.
+        d.wanted_up = false;
+        assert_eq!(b.died(d), Verdict::Restart);
+        // Even after runsv's own TERM (sv restart): s6's rule is about
+        // ./finish alone.
+        d.wanted_up = true;
+        d.asked = true;
         assert_eq!(b.died(d), Verdict::GiveUp);
     }
 }
