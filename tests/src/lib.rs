@@ -9,12 +9,15 @@
 //! fail the test if any were still alive.
 
 use std::ffi::OsStr;
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use rustix::fs::{Mode, OFlags};
 
 pub use supervise_proto;
 
@@ -60,15 +63,82 @@ pub fn copy_program(src: &Path, dst: &Path) {
     assert!(st.success(), "cp {} {}", src.display(), dst.display());
 }
 
-/// Path of one of our binaries; panics with a hint when it was not built.
+/// Path of one of our binaries; panics with a hint when it was not built,
+/// or when it is older than its sources (the tests would otherwise pass or
+/// fail on what an earlier build did). Binaries from `$RUNIT_RS_BIN_DIR`
+/// (the musl and installed builds) are taken as they are.
 pub fn bin(name: &str) -> PathBuf {
     let p = bin_dir().join(name);
     assert!(
         p.exists(),
-        "{} not built: run `cargo build --workspace` (make check does)",
+        "{} not built: run `cargo build --workspace --bins` (make check does)",
         p.display()
     );
+    if std::env::var_os("RUNIT_RS_BIN_DIR").is_none() {
+        assert_fresh(name, &p);
+    }
     p
+}
+
+/// The crate that builds binary `name`.
+pub fn crate_of(name: &str) -> &str {
+    match name {
+        "envdir" | "envuidgid" | "pgrphack" | "setlock" | "setuidgid" | "softlimit" => "chpst",
+        "tai64nlocal" => "tai64n",
+        "runit-init" => "runit",
+        other => other,
+    }
+}
+
+/// Panics unless binary `path` is at least as new as every source file of
+/// its crate and of the shared crates (those under crates/ with a
+/// src/lib.rs and no program of their own, such as supervise-proto).
+fn assert_fresh(name: &str, path: &Path) {
+    let built = mtime(path).expect("binary mtime");
+    let crates = workspace_root().join("crates");
+    let mut dirs = vec![crates.join(crate_of(name))];
+    for e in std::fs::read_dir(&crates).into_iter().flatten().flatten() {
+        let src = e.path().join("src");
+        if src.join("lib.rs").exists() && !src.join("main.rs").exists() && !src.join("bin").exists()
+        {
+            dirs.push(e.path());
+        }
+    }
+    for d in dirs {
+        if let Some((newest, file)) = newest_source(&d.join("src")) {
+            assert!(
+                newest <= built,
+                "stale binary: run cargo build --workspace --bins ({} is older than {})",
+                path.display(),
+                file.display()
+            );
+        }
+    }
+}
+
+fn mtime(p: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+/// The newest `.rs` file under `dir` (recursively) and its mtime.
+fn newest_source(dir: &Path) -> Option<(std::time::SystemTime, PathBuf)> {
+    let mut best: Option<(std::time::SystemTime, PathBuf)> = None;
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        let found = if p.is_dir() {
+            newest_source(&p)
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            mtime(&p).map(|t| (t, p))
+        } else {
+            None
+        };
+        if let Some(f) = found {
+            if best.as_ref().is_none_or(|b| f.0 > b.0) {
+                best = Some(f);
+            }
+        }
+    }
+    best
 }
 
 /// The reference runit 2.1.2 and daemontools 0.76 binaries, unpacked by
@@ -113,23 +183,155 @@ fn find_reference() -> Option<PathBuf> {
     d.join("runit/runsv").exists().then_some(d)
 }
 
-/// The reference suite, if it can be had. When it cannot, says so loudly;
-/// with `RUNIT_RS_REQUIRE_REFERENCE=1` (set by `make check`) that is a
-/// failure instead.
+/// The reference suite, if it can be had. When it cannot, the calling test
+/// (or the differential part of it) is skipped: see [`skip`].
 pub fn reference() -> Option<&'static Reference> {
     static REF: OnceLock<Option<Reference>> = OnceLock::new();
     let r = REF
         .get_or_init(|| find_reference().map(|dir| Reference { dir }))
         .as_ref();
     if r.is_none() {
-        let msg = "REFERENCE RUNIT NOT AVAILABLE: differential/interop test skipped \
-                   (run ../shared/tools/reference-suite)";
-        if std::env::var_os("RUNIT_RS_REQUIRE_REFERENCE").is_some_and(|v| v == "1") {
-            panic!("{msg}");
-        }
-        eprintln!("\n*** {msg} ***\n");
+        skip("reference runit/daemontools not available (run ../shared/tools/reference-suite)");
     }
     r
+}
+
+// Skips. A test that cannot run here says so through these, never by a
+// bare early return: each skip is appended to a log that `make check`
+// sums up, and under CI (`CI=true`, or `RUNIT_RS_REQUIRE_REFERENCE=1`,
+// which make check sets) a skip is a failure, unless a failed attempt
+// proved the machine itself cannot do what the test needs.
+
+/// Why a test (or part of one) does not run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skip {
+    reason: String,
+    /// The machine refused (the kernel or the container), as a failed
+    /// attempt showed: not something the person running the tests can fix
+    /// by installing or configuring something.
+    machine: bool,
+}
+
+impl Skip {
+    /// Something the test setup lacks: the reference suite, a tool, root.
+    pub fn setup(reason: &str) -> Skip {
+        Skip {
+            reason: reason.to_string(),
+            machine: false,
+        }
+    }
+
+    /// A failed attempt at `what` (its exit status and stderr are the
+    /// proof); `None` when it succeeded.
+    pub fn refused(what: &str, status: std::process::ExitStatus, stderr: &[u8]) -> Option<Skip> {
+        (!status.success()).then(|| Skip {
+            reason: format!(
+                "this machine cannot {what} ({status}: {})",
+                String::from_utf8_lossy(stderr).trim()
+            ),
+            machine: true,
+        })
+    }
+
+    /// Records the skip; panics instead when skips are failures.
+    pub fn record(&self) {
+        let strict = strict();
+        let line = format!(
+            "{}\t{}{}\n",
+            test_name(),
+            self.reason,
+            if !self.machine && strict {
+                " [FAILED: skips are failures under CI]"
+            } else {
+                ""
+            }
+        );
+        if let Some(log) = skip_log() {
+            use std::io::Write;
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+            {
+                let _ = f.write_all(line.as_bytes());
+            }
+        }
+        if let Err(msg) = self.verdict(strict) {
+            panic!("{msg}");
+        }
+        eprintln!("\n*** SKIPPED: {} ***\n", self.reason);
+    }
+
+    /// Whether the skip is allowed when skips are `strict`ly failures.
+    fn verdict(&self, strict: bool) -> Result<(), String> {
+        if strict && !self.machine {
+            return Err(format!(
+                "test skipped under CI (CI=true or RUNIT_RS_REQUIRE_REFERENCE=1): {}",
+                self.reason
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Skips the calling test (or part of it) for want of something the setup
+/// could provide; under CI that is a failure. The caller then returns.
+pub fn skip(reason: &str) {
+    Skip::setup(reason).record();
+}
+
+/// Runs `cmd` to see whether this machine can do `what`. A command that
+/// ran and failed proves the machine cannot; one that cannot be started
+/// at all is a missing tool (a setup skip).
+pub fn probe(what: &str, mut cmd: Command) -> Result<(), Skip> {
+    match cmd.stdin(Stdio::null()).stdout(Stdio::null()).output() {
+        Err(e) => Err(Skip::setup(&format!(
+            "cannot run {:?} to see whether this machine can {what}: {e}",
+            cmd.get_program()
+        ))),
+        Ok(o) => Skip::refused(what, o.status, &o.stderr).map_or(Ok(()), Err),
+    }
+}
+
+/// Whether the tests run as root; when not, skips the caller.
+pub fn need_root(why: &str) -> bool {
+    let root = rustix::process::geteuid().is_root();
+    if !root {
+        skip(&format!("needs root ({why})"));
+    }
+    root
+}
+
+/// Skips are failures: under CI, or when the reference is required.
+pub fn strict() -> bool {
+    std::env::var_os("CI").is_some_and(|v| v == "true")
+        || std::env::var_os("RUNIT_RS_REQUIRE_REFERENCE").is_some_and(|v| v == "1")
+}
+
+/// Where skips are logged: `$RUNIT_RS_SKIP_LOG`, else test-skips.log in
+/// the target directory (beside target/debug).
+fn skip_log() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("RUNIT_RS_SKIP_LOG") {
+        return Some(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().ok()?;
+    Some(exe.ancestors().nth(3)?.join("test-skips.log"))
+}
+
+/// `PACKAGE/FILE::TEST`: the package (cargo names it in the test's
+/// environment), the test binary (without cargo's hash) and the test,
+/// which libtest names each test thread after.
+fn test_name() -> String {
+    let exe = std::env::current_exe().ok();
+    let file = exe
+        .as_deref()
+        .and_then(Path::file_stem)
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let file = file.rsplit_once('-').map_or(file.as_str(), |(f, _)| f);
+    let t = std::thread::current();
+    let package = std::env::var("CARGO_PKG_NAME").unwrap_or_default();
+    format!("{package}/{file}::{}", t.name().unwrap_or("?"))
 }
 
 /// Polls `f` every few milliseconds until it returns `Some`, or panics with
@@ -164,6 +366,24 @@ pub fn wait_catching(pid: u32, sig: rustix::process::Signal, limit: Duration) {
             .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
             .is_some_and(|m| m & (1u64 << (signo - 1)) != 0)
     })
+}
+
+/// How long a test watches for something that must not happen (a restart,
+/// a wake-up, a signal): well past runit's one-second pauses, so that an
+/// event delayed by a loaded machine still falls inside the window.
+pub const QUIET: Duration = Duration::from_secs(3);
+
+/// Asserts that `ok` holds, checked every few milliseconds, for the whole
+/// of `window`: the form a "this does not happen" test takes.
+pub fn assert_stays(what: &str, window: Duration, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    loop {
+        assert!(ok(), "{what}: no longer true after {:?}", start.elapsed());
+        if start.elapsed() >= window {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Like [`wait_for`] for a condition.
@@ -450,6 +670,37 @@ mod tests {
     }
 
     #[test]
+    fn skips_fail_under_ci_unless_the_machine_refused() {
+        let setup = Skip::setup("no tool");
+        assert!(setup.verdict(false).is_ok());
+        assert!(setup.verdict(true).unwrap_err().contains("no tool"));
+        let ok = Command::new("true").status().unwrap();
+        assert_eq!(Skip::refused("x", ok, b""), None);
+        let bad = Command::new("false").status().unwrap();
+        let machine = Skip::refused("make a namespace", bad, b"EPERM\n").unwrap();
+        assert!(machine.verdict(true).is_ok());
+        assert!(
+            machine.reason.contains("cannot make a namespace"),
+            "{}",
+            machine.reason
+        );
+        assert!(machine.reason.ends_with(": EPERM)"), "{}", machine.reason);
+        assert!(matches!(
+            probe("run a missing tool", Command::new("/nonexistent/tool")),
+            Err(Skip { machine: false, .. })
+        ));
+        assert!(probe("run true", Command::new("true")).is_ok());
+    }
+
+    #[test]
+    fn binaries_map_to_crates() {
+        assert_eq!(crate_of("setuidgid"), "chpst");
+        assert_eq!(crate_of("tai64nlocal"), "tai64n");
+        assert_eq!(crate_of("runit-init"), "runit");
+        assert_eq!(crate_of("sv"), "sv");
+    }
+
+    #[test]
     fn sandbox_tags_and_kills() {
         let mut sb = Sandbox::new();
         let mut c = sb.command("sleep");
@@ -542,7 +793,7 @@ pub fn wait_down(dir: &Path) {
 
 /// Tells runsv to exit (`x`) and waits for it; kills it after the deadline.
 pub fn stop_runsv(sb: &mut Sandbox, pid: u32, dir: &Path) -> Option<std::process::ExitStatus> {
-    let _ = supervise_proto::svdir::send_control(dir, b"x");
+    let _ = supervise_proto::svdir::send_control(dir, &[supervise_proto::Control::Exit.byte()]);
     let start = Instant::now();
     while start.elapsed() < WAIT {
         if let Some(st) = sb.try_wait(pid) {
@@ -567,5 +818,177 @@ pub fn masked_status(dir: &Path) -> String {
         ),
         Ok(b) => format!("{} bytes", b.len()),
         Err(e) => format!("{e:?}"),
+    }
+}
+
+// The daemontools-style tools (svok, svstat, svc, tai64n): running a tool
+// and comparing what it did, and service directories that look supervised
+// without a supervisor (FIFOs held open by the test).
+
+/// One run's observable result.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The [`Outcome`] of a finished run.
+pub fn outcome(o: std::process::Output) -> Outcome {
+    use std::os::unix::process::ExitStatusExt;
+    Outcome {
+        code: o.status.code(),
+        signal: o.status.signal(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// Runs `prog args` in `cwd` with stdin from `input`.
+pub fn run_tool_with(
+    sb: &Sandbox,
+    prog: &Path,
+    args: &[&OsStr],
+    cwd: &Path,
+    input: &[u8],
+) -> Outcome {
+    let mut c = sb.command(prog);
+    c.args(args).current_dir(cwd);
+    outcome(feed(c, input))
+}
+
+/// Runs `c` with `input` on its stdin (written by a thread, so a program
+/// that writes before it reads cannot deadlock) and collects its output.
+pub fn feed(mut c: Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn");
+    let mut stdin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("wait");
+    writer.join().unwrap();
+    out
+}
+
+/// Runs `prog args` in `cwd` with empty stdin.
+pub fn run_tool(sb: &Sandbox, prog: &Path, args: &[&str], cwd: &Path) -> Outcome {
+    let a: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    run_tool_with(sb, prog, &a, cwd, b"")
+}
+
+/// As [`run_tool`], for input that once made a tool hang: a run that
+/// outlasts `limit` fails the test (the sandbox kills it).
+pub fn run_tool_within(
+    sb: &Sandbox,
+    prog: &Path,
+    args: &[&str],
+    cwd: &Path,
+    limit: Duration,
+) -> Outcome {
+    let mut c = sb.command(prog);
+    c.args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn");
+    let what = format!("{} {args:?} to finish (a hang)", prog.display());
+    wait_for(&what, limit, || child.try_wait().expect("try_wait"));
+    outcome(child.wait_with_output().expect("wait"))
+}
+
+/// `NN seconds` -> `N seconds`: two runs a moment apart may see different
+/// ages.
+pub fn norm_seconds(s: &str) -> String {
+    let mut out = String::new();
+    for line in s.split_inclusive('\n') {
+        let mut words: Vec<String> = line.split(' ').map(str::to_string).collect();
+        for i in 1..words.len() {
+            if words[i].starts_with("seconds") && words[i - 1].bytes().all(|b| b.is_ascii_digit()) {
+                words[i - 1] = "N".into();
+            }
+        }
+        out.push_str(&words.join(" "));
+    }
+    out
+}
+
+/// Our tool and daemontools' of the same name.
+pub fn daemontools_pair(name: &str) -> Option<(PathBuf, PathBuf)> {
+    let r = reference()?;
+    Some((bin(name), r.daemontools(name)))
+}
+
+/// Makes a FIFO (mode 0600).
+pub fn mkfifo(p: &Path) {
+    rustix::fs::mkfifoat(rustix::fs::CWD, p, Mode::from_raw_mode(0o600)).unwrap();
+}
+
+/// Opens a FIFO for reading without blocking: while the fd is held, the
+/// FIFO has a reader, as if a supervisor ran.
+pub fn hold_fifo(p: &Path) -> OwnedFd {
+    rustix::fs::open(
+        p,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .unwrap()
+}
+
+/// Everything queued in a held FIFO.
+pub fn drain(fd: &OwnedFd) -> Vec<u8> {
+    let mut all = Vec::new();
+    let mut buf = [0u8; 256];
+    while let Ok(n) = rustix::io::read(fd, &mut buf) {
+        if n == 0 {
+            break;
+        }
+        all.extend_from_slice(&buf[..n]);
+    }
+    all
+}
+
+/// The current second as a TAI64 label.
+pub fn now_tai() -> u64 {
+    let s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    supervise_proto::tai64::TAI64_UNIX_OFFSET + s
+}
+
+/// A status record: stamp `age` seconds ago (negative: in the future),
+/// little-endian pid, paused, want, and runit's two extra bytes if given.
+pub fn status_record(age: i64, pid: u32, paused: u8, want: u8, runit: Option<(u8, u8)>) -> Vec<u8> {
+    let secs = (now_tai() as i64 - age) as u64;
+    let mut b = secs.to_be_bytes().to_vec();
+    b.extend_from_slice(&123_456_500u32.to_be_bytes());
+    b.extend_from_slice(&pid.to_le_bytes());
+    b.push(paused);
+    b.push(want);
+    if let Some((term, state)) = runit {
+        b.push(term);
+        b.push(state);
+    }
+    b
+}
+
+/// A service directory that looks supervised: `supervise/ok` (held open
+/// unless `running` is false), `supervise/control`, and a status file.
+pub fn fake_service(dir: &Path, status: Option<&[u8]>, running: bool, held: &mut Vec<OwnedFd>) {
+    std::fs::create_dir_all(dir.join("supervise")).unwrap();
+    mkfifo(&dir.join("supervise/ok"));
+    mkfifo(&dir.join("supervise/control"));
+    if running {
+        held.push(hold_fifo(&dir.join("supervise/ok")));
+    }
+    if let Some(s) = status {
+        std::fs::write(dir.join("supervise/status"), s).unwrap();
     }
 }

@@ -14,8 +14,8 @@
 //! (an overlay over /etc with /etc/runit bound in, a tmpfs /run, a FIFO
 //! bound over /dev/console), because the reference's paths are fixed.
 //!
-//! Where the kernel refuses namespaces (or overlayfs), the tests say so
-//! loudly and skip.
+//! Where the kernel refuses namespaces (or overlayfs), the tests skip,
+//! with the refusal as the reason (see `runit_tests::skip`).
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -31,28 +31,21 @@ use runit_tests::*;
 
 const LONG: Duration = Duration::from_secs(40);
 
-fn skip(why: &str) {
-    eprintln!("\n*** SKIPPED: {why} ***\n");
-}
-
 /// Whether this kernel and user may make PID namespaces.
-fn namespaces_ok() -> bool {
-    static OK: OnceLock<bool> = OnceLock::new();
-    *OK.get_or_init(|| {
-        Command::new("unshare")
-            .args(["--pid", "--fork", "--kill-child", "--mount-proc", "true"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
+fn namespaces() -> Result<(), Skip> {
+    static OK: OnceLock<Result<(), Skip>> = OnceLock::new();
+    OK.get_or_init(|| {
+        let mut c = Command::new("unshare");
+        c.args(["--pid", "--fork", "--kill-child", "--mount-proc", "true"]);
+        probe("make PID and mount namespaces (unshare --pid --fork --mount-proc; needs root or user namespaces)", c)
     })
+    .clone()
 }
 
 macro_rules! need_namespaces {
     () => {
-        if !namespaces_ok() {
-            skip("PID/mount namespaces unavailable (unshare --pid --fork --mount-proc failed; needs root or user namespaces)");
+        if let Err(s) = namespaces() {
+            s.record();
             return;
         }
     };
@@ -521,7 +514,7 @@ fn sigint_runs_ctrlaltdel_and_sigcont_needs_stopit() {
 fn container_sigterm_shuts_down_and_refused_reboot_exits() {
     need_namespaces!();
     if Command::new("setpriv").arg("--help").output().is_err() {
-        skip("setpriv not installed");
+        skip("needs setpriv (util-linux)");
         return;
     }
     let mut sb = Sandbox::new();
@@ -584,14 +577,14 @@ fn container_sigterm_shuts_down_and_refused_reboot_exits() {
 
 /// Boots `runit` with the compiled-in paths made private to the
 /// namespace; returns (exit code, runit's console lines, the stages' log),
-/// or None when overlayfs is refused.
+/// or the skip when overlayfs is refused.
 fn boot_compiled_paths(
     sb: &mut Sandbox,
     name: &str,
     runit: &Path,
     runit_init: &Path,
     stages: &[(&str, &str)],
-) -> Option<(i32, Vec<String>, String)> {
+) -> Result<(i32, Vec<String>, String), Skip> {
     let s = sb.join(name);
     for d in ["upper", "work", "etcrunit"] {
         std::fs::create_dir_all(s.join(d)).unwrap();
@@ -633,9 +626,10 @@ fn boot_compiled_paths(
     let status = sb.wait_exit(pid, LONG);
     let text = console.finish();
     if code(status) == 97 {
-        return None;
+        let what = "mount an overlay over /etc (and tmpfs, binds) in a PID namespace";
+        return Err(Skip::refused(what, status, b"").unwrap());
     }
-    Some((
+    Ok((
         code(status),
         runit_lines(&text, Path::new("/nonexistent")),
         read(&log),
@@ -644,18 +638,20 @@ fn boot_compiled_paths(
 
 /// Runs both; returns our console lines (None when skipped).
 fn differential(stages: &[(&str, &str)], expect_code: i32) -> Option<Vec<String>> {
-    if !namespaces_ok() {
-        skip("PID/mount namespaces unavailable: differential runit test not run");
+    if let Err(s) = namespaces() {
+        s.record();
         return None;
     }
     let r = reference()?;
     let mut sb = Sandbox::new();
     let ref_init = r.dir.join("root/lib/runit/runit-init");
-    let Some(theirs) = boot_compiled_paths(&mut sb, "ref", &r.runit("runit"), &ref_init, stages)
-    else {
-        skip("overlayfs over /etc refused: differential runit test not run");
-        sb.assert_no_leaks();
-        return None;
+    let theirs = match boot_compiled_paths(&mut sb, "ref", &r.runit("runit"), &ref_init, stages) {
+        Ok(t) => t,
+        Err(s) => {
+            s.record();
+            sb.assert_no_leaks();
+            return None;
+        }
     };
     let ours = boot_compiled_paths(&mut sb, "ours", &bin("runit"), &bin("runit-init"), stages)
         .expect("overlay worked for the reference");

@@ -517,3 +517,136 @@ fn names_that_are_not_utf8_are_printed_as_given() {
     stop_runsv(&mut sb, p, &d).unwrap();
     sb.assert_no_leaks();
 }
+
+/// A status record of runit's 20 bytes: this process's pid, running.
+fn running_record() -> Vec<u8> {
+    status_record(0, std::process::id(), 0, b'u', Some((0, 1)))
+}
+
+#[test]
+fn log_warnings_count_in_the_exit_code_like_runit() {
+    let Some(r) = reference() else { return };
+    let sb = Sandbox::new();
+    let d = sb.path();
+    let mut held = Vec::new();
+    let rec = running_record();
+    for name in ["logfile", "nosupervise", "notrunning", "nostatus", "fine"] {
+        fake_service(&d.join(name), Some(&rec), true, &mut held);
+    }
+    // The log part only warns: a file, no supervise/ yet, no status yet.
+    std::fs::write(d.join("logfile/log"), "").unwrap();
+    std::fs::create_dir(d.join("nosupervise/log")).unwrap();
+    fake_service(&d.join("nostatus/log"), None, true, &mut held);
+    // Failures, for comparison: no runsv for the log.
+    fake_service(&d.join("notrunning/log"), Some(&rec), false, &mut held);
+    fake_service(&d.join("fine/log"), Some(&rec), true, &mut held);
+    let cases: &[&[&str]] = &[
+        &["./logfile"],
+        &["./nosupervise"],
+        &["./nostatus"],
+        &["./notrunning"],
+        &["./fine"],
+        &[
+            "./logfile",
+            "./nosupervise",
+            "./nostatus",
+            "./fine",
+            "./logfile",
+        ],
+    ];
+    for names in cases {
+        let args: Vec<&str> = std::iter::once("status")
+            .chain(names.iter().copied())
+            .collect();
+        let ours = run_tool(&sb, &bin("sv"), &args, d);
+        let theirs = run_tool(&sb, &r.runit("sv"), &args, d);
+        assert_eq!(ours.code, theirs.code, "sv {args:?}: {ours:?}");
+        // Deliberate difference: after a warning about the log, runit
+        // prints the service's status again as if it were the log's.
+        let theirs_text: String = theirs
+            .stdout
+            .split_inclusive('\n')
+            .filter(|l| !l.starts_with("run: log: "))
+            .collect();
+        assert_eq!(
+            normalize_sv(&ours.stdout),
+            normalize_sv(&theirs_text),
+            "sv {args:?}"
+        );
+        assert_eq!(ours.stderr, theirs.stderr, "sv {args:?}");
+    }
+    let all = run_tool(
+        &sb,
+        &bin("sv"),
+        &["status", "./logfile", "./nosupervise", "./nostatus"],
+        d,
+    );
+    assert_eq!(all.code, Some(3), "{all:?}");
+    drop(held);
+}
+
+#[test]
+fn fifo_as_status_file_is_bad_format_not_a_hang() {
+    let sb = Sandbox::new();
+    let d = sb.path();
+    let mut held = Vec::new();
+    fake_service(&d.join("svc"), None, true, &mut held);
+    mkfifo(&d.join("svc/supervise/status"));
+    let mut suites = vec![bin("sv")];
+    if let Some(r) = reference() {
+        suites.push(r.runit("sv"));
+    }
+    for sv in &suites {
+        for cmd in [&["status"][..], &["up"], &["-w", "1", "check"]] {
+            let args: Vec<&str> = cmd.iter().copied().chain(["./svc"]).collect();
+            let o = run_tool_within(&sb, sv, &args, d, WAIT);
+            assert_eq!(
+                (o.code, o.stdout.as_str(), o.stderr.as_str()),
+                (
+                    Some(1),
+                    "warning: ./svc: unable to read supervise/status: bad format\n",
+                    ""
+                ),
+                "{} {args:?}",
+                sv.display()
+            );
+        }
+    }
+    drop(held);
+}
+
+#[test]
+fn version_is_an_id_line_then_usage_like_runit() {
+    let sb = Sandbox::new();
+    let d = sb.path();
+    let link = d.join("myservice");
+    let mut progs = vec![bin("sv")];
+    if let Some(r) = reference() {
+        progs.push(r.runit("sv"));
+    }
+    let mut shapes = Vec::new();
+    for sv in &progs {
+        for (prog, lsb) in [(sv.clone(), false), (link.clone(), true)] {
+            if lsb {
+                let _ = std::fs::remove_file(&link);
+                std::os::unix::fs::symlink(sv, &link).unwrap();
+            }
+            let o = run_tool(&sb, &prog, &["-V"], d);
+            let (id, usage) = o.stderr.split_once('\n').expect("two lines");
+            assert!(
+                id.starts_with("$Id: ") && id.ends_with(" $"),
+                "{}: {id:?}",
+                sv.display()
+            );
+            shapes.push((lsb, o.code, o.stdout, usage.to_string()));
+        }
+    }
+    let ours = &shapes[..2];
+    assert_eq!(ours[0].1, Some(100));
+    assert_eq!(ours[1].1, Some(2));
+    if shapes.len() == 4 {
+        assert_eq!(ours, &shapes[2..], "ours vs runit 2.1.2");
+    }
+    let o = run_tool(&sb, &bin("sv"), &["-V"], d);
+    assert_eq!(o.stderr.lines().next(), Some(supervise_proto::VERSION_ID));
+}

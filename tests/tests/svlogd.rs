@@ -733,16 +733,14 @@ struct Mount(PathBuf);
 impl Mount {
     fn tmpfs(dir: &Path, size: &str) -> Option<Mount> {
         std::fs::create_dir_all(dir).unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !ok {
-            eprintln!(
-                "\n*** SKIPPED: cannot mount a tmpfs (not root?): disk-full test not run ***\n"
-            );
+        if !need_root("to mount a small tmpfs") {
+            return None;
+        }
+        let mut c = Command::new("mount");
+        c.args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir);
+        if let Err(s) = probe("mount a tmpfs", c) {
+            s.record();
             return None;
         }
         Some(Mount(dir.to_path_buf()))
@@ -839,4 +837,284 @@ fn disk_full_with_n_below_big_n_deletes_old_files() {
     assert!(read(d.join("current")).contains("line 000999"));
     drop(m);
     sb.assert_no_leaks();
+}
+
+// ---------------------------------------------------------------------
+// Something else where svlogd expects one of its files (or the log
+// directory): a FIFO, a directory, a symlink into nowhere, a symlink to
+// a file that can be created. runit opens every such file non-blocking,
+// so where it copes, ours must cope the same way; where runit pauses or
+// restarts for ever (and so cannot be stopped), ours must still exit on
+// TERM.
+
+#[derive(Clone, Copy, Debug)]
+enum Intruder {
+    Fifo,
+    Dir,
+    Nowhere,
+    Creatable,
+}
+
+/// Puts `what` at `path`; symlinks point into `base`.
+fn plant(base: &Path, path: &Path, what: Intruder) {
+    match what {
+        Intruder::Fifo => rustix::fs::mknodat(
+            rustix::fs::CWD,
+            path,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap(),
+        Intruder::Dir => std::fs::create_dir(path).unwrap(),
+        Intruder::Nowhere => std::os::unix::fs::symlink(base.join("nowhere/x"), path).unwrap(),
+        Intruder::Creatable => std::os::unix::fs::symlink(base.join("target"), path).unwrap(),
+    }
+}
+
+/// A config that rotates after the first 200 bytes and runs a processor.
+const PROCESSED: &str = "s200\n!cat\n";
+
+/// Starts `bin` on `TAG/log` with `what` in the place of `name` ("."
+/// for the log directory itself), `cfg` as config (unless `name` is the
+/// config), 400 bytes of lines as input and standard error in
+/// `TAG/stderr`. Returns the pid and `TAG`.
+fn start_with_intruder(
+    sb: &mut Sandbox,
+    bin: &Path,
+    tag: &str,
+    (name, what): (&str, Intruder),
+    cfg: Option<&str>,
+) -> (u32, PathBuf) {
+    let base = sb.join(tag);
+    let log = base.join("log");
+    std::fs::create_dir(&base).unwrap();
+    if name == "." {
+        plant(&base, &log, what);
+    } else {
+        std::fs::create_dir(&log).unwrap();
+        if let Some(c) = cfg.filter(|_| name != "config") {
+            std::fs::write(log.join("config"), c).unwrap();
+        }
+        plant(&base, &log.join(name), what);
+    }
+    std::fs::write(base.join("input"), lines(12, 32)).unwrap();
+    let mut cmd = sb.command(bin);
+    cmd.current_dir(&base)
+        .arg("log")
+        .stdin(File::open(base.join("input")).unwrap())
+        .stdout(Stdio::null())
+        .stderr(File::create(base.join("stderr")).unwrap());
+    (sb.spawn(cmd), base)
+}
+
+/// What a finished run left: exit code, standard error, the log
+/// directory (when it is one) and the symlinks' target file.
+type Left = (
+    Option<i32>,
+    String,
+    Vec<(String, u32, String)>,
+    Option<String>,
+);
+
+fn intruder_outcome(code: Option<i32>, base: &Path) -> Left {
+    let log = base.join("log");
+    let dir = if std::fs::symlink_metadata(&log).is_ok_and(|m| m.is_dir()) {
+        snapshot(&log)
+    } else {
+        Vec::new()
+    };
+    (
+        code,
+        norm(&std::fs::read(base.join("stderr")).unwrap()),
+        dir,
+        std::fs::read(base.join("target")).ok().map(|t| norm(&t)),
+    )
+}
+
+/// Where runit copes: both finish the input, with the same outcome.
+fn diff_intruder(place: (&str, Intruder), cfg: Option<&str>) {
+    let Some(r) = reference() else { return };
+    let mut sb = Sandbox::new();
+    let mut outs = Vec::new();
+    for (tag, b) in [("ref", r.runit("svlogd")), ("ours", bin("svlogd"))] {
+        let (pid, base) = start_with_intruder(&mut sb, &b, tag, place, cfg);
+        let code = sb.wait_exit(pid, WAIT).code();
+        outs.push(intruder_outcome(code, &base));
+    }
+    assert_eq!(outs[0], outs[1], "{place:?}");
+    sb.assert_no_leaks();
+}
+
+/// The first line of `stderr` that is a pause or a failure.
+fn first_trouble(stderr: &Path) -> Option<String> {
+    read(stderr)
+        .lines()
+        .find(|l| l.starts_with("svlogd: pausing: ") || l.starts_with("svlogd: fatal: "))
+        .map(|l| norm(l.as_bytes()))
+}
+
+/// Where runit pauses or restarts for ever: both report the same first
+/// trouble; runit is then killed, ours must exit on TERM, saying it
+/// stopped. Returns our exit code and directory (in `sb`).
+fn stoppable_despite(
+    sb: &mut Sandbox,
+    place: (&str, Intruder),
+    cfg: Option<&str>,
+) -> Option<(Option<i32>, PathBuf)> {
+    let r = reference()?;
+    let mut troubles = Vec::new();
+    let mut ours = None;
+    for (tag, b) in [("ref", r.runit("svlogd")), ("ours", bin("svlogd"))] {
+        let (pid, base) = start_with_intruder(sb, &b, tag, place, cfg);
+        let stderr = base.join("stderr");
+        troubles.push(wait_for("a pause or a failure", WAIT, || {
+            first_trouble(&stderr)
+        }));
+        if tag == "ref" {
+            kill(pid, Signal::KILL);
+            sb.wait_exit(pid, WAIT);
+        } else {
+            wait_catching(pid, Signal::TERM, WAIT);
+            kill(pid, Signal::TERM);
+            let code = sb.wait_exit(pid, WAIT).code();
+            assert!(
+                read(&stderr).contains("svlogd: warning: stopping"),
+                "{}",
+                read(&stderr)
+            );
+            ours = Some((code, base.join("log")));
+        }
+    }
+    assert_eq!(troubles[0], troubles[1], "{place:?}");
+    sb.assert_no_leaks();
+    ours
+}
+
+#[test]
+fn intruder_config_reads_as_runit_does() {
+    // A FIFO is read as empty (it used to block svlogd in open(2)), a
+    // directory gives a warning, a dangling symlink counts as no config.
+    for what in [Intruder::Fifo, Intruder::Dir, Intruder::Nowhere] {
+        diff_intruder(("config", what), None);
+    }
+}
+
+#[test]
+fn intruder_lock_and_directory_refused_as_runit_does() {
+    for what in [
+        Intruder::Fifo,
+        Intruder::Dir,
+        Intruder::Nowhere,
+        Intruder::Creatable,
+    ] {
+        diff_intruder(("lock", what), None);
+    }
+    // The log directory a FIFO (it used to block in open(2)) or dangling.
+    for what in [Intruder::Fifo, Intruder::Nowhere, Intruder::Creatable] {
+        diff_intruder((".", what), None);
+    }
+}
+
+#[test]
+fn intruder_current_symlink_followed_as_runit_does() {
+    diff_intruder(("current", Intruder::Creatable), None);
+}
+
+#[test]
+fn intruder_current_unopenable_still_stops_on_term() {
+    for what in [Intruder::Fifo, Intruder::Dir, Intruder::Nowhere] {
+        let mut sb = Sandbox::new();
+        let Some((code, log)) = stoppable_despite(&mut sb, ("current", what), None) else {
+            return;
+        };
+        // No directory could be opened: runit's fatal message and code.
+        assert_eq!(code, Some(111), "{what:?}");
+        assert!(std::fs::symlink_metadata(log.join("current")).is_ok());
+    }
+}
+
+#[test]
+fn intruder_state_and_newstate_as_runit_does() {
+    // A FIFO state is handed to the processor (it used to block svlogd in
+    // open(2)); symlinks to a file that can be created are followed.
+    diff_intruder(("state", Intruder::Fifo), Some(PROCESSED));
+    diff_intruder(("state", Intruder::Creatable), Some(PROCESSED));
+    diff_intruder(("newstate", Intruder::Creatable), Some(PROCESSED));
+}
+
+#[test]
+fn intruder_processor_files_still_stop_on_term() {
+    // The processor cannot be set up (runit restarts it for ever) or its
+    // state cannot be renamed (runit pauses for ever): ours exits on TERM
+    // and keeps the rotated lines, processed or not.
+    for place in [
+        ("newstate", Intruder::Fifo),
+        ("newstate", Intruder::Dir),
+        ("newstate", Intruder::Nowhere),
+        ("state", Intruder::Nowhere),
+        ("state", Intruder::Dir),
+    ] {
+        let mut sb = Sandbox::new();
+        let Some((code, log)) = stoppable_despite(&mut sb, place, Some(PROCESSED)) else {
+            return;
+        };
+        assert_eq!(code, Some(0), "{place:?}");
+        let kept: Vec<String> = ["u", "s"]
+            .iter()
+            .flat_map(|s| old_files(&log, s))
+            .map(|n| read(log.join(n)))
+            .collect();
+        assert_eq!(kept.len(), 1, "{place:?}: {kept:?}");
+        assert!(kept[0].starts_with("line 000000 "), "{place:?}: {kept:?}");
+        assert_eq!(kept[0].len(), 200, "{place:?}");
+    }
+}
+
+#[test]
+fn failing_processor_is_given_up_on_term() {
+    // runit restarts a failing processor for ever, also after TERM, and
+    // so never exits; ours stops restarting it and keeps its input.
+    let mut sb = Sandbox::new();
+    let (pid, base) = start_with_intruder(
+        &mut sb,
+        &bin("svlogd"),
+        "ours",
+        ("unused", Intruder::Nowhere),
+        Some("s200\n!exit 1\n"),
+    );
+    let stderr = base.join("stderr");
+    wait_until("a failed processor", WAIT, || {
+        read(&stderr).contains("svlogd: warning: processor failed, restart: log")
+    });
+    wait_catching(pid, Signal::TERM, WAIT);
+    kill(pid, Signal::TERM);
+    assert_eq!(sb.wait_exit(pid, WAIT).code(), Some(0));
+    assert!(read(&stderr).contains("svlogd: warning: stopping, processor input kept: log/@"));
+    let log = base.join("log");
+    let kept = old_files(&log, "u");
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(read(log.join(&kept[0])).len(), 200);
+    assert!(old_files(&log, "t").is_empty());
+    sb.assert_no_leaks();
+}
+
+#[test]
+fn processor_exec_failure_reported_as_runit_does() {
+    // A command longer than the kernel takes for one argument: exec of
+    // /bin/sh fails with E2BIG in the child, which both report with the
+    // same message (runit then restarts it for ever; ours until TERM).
+    let cfg = format!("s200\n!{}\n", "x".repeat(200_000));
+    let mut sb = Sandbox::new();
+    let Some((code, log)) = stoppable_despite(&mut sb, ("unused", Intruder::Nowhere), Some(&cfg))
+    else {
+        return;
+    };
+    assert_eq!(code, Some(0));
+    let stderr = read(log.parent().unwrap().join("stderr"));
+    assert!(
+        stderr.contains("svlogd: fatal: unable to run processor: log: "),
+        "{stderr}"
+    );
+    assert_eq!(old_files(&log, "u").len(), 1);
 }

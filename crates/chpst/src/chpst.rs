@@ -1,30 +1,30 @@
 //! chpst proper: parse the options into a [`Plan`], then carry it out in
 //! runit's order and exec the program.
 
-use std::io;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 
-use crate::die::Die;
+use rustix::io::Errno;
+use supervise_proto::getopt::GetOpt;
+
+use crate::die::{opt_complaint, Die};
 use crate::env::Changes;
 use crate::ids::{scan_ulong, Ids, LibcDb};
 use crate::limits::{self, Limits};
-use crate::{envdir, exec, lock, privs, resolve_or_die, Spec};
+use crate::{envdir, exec, lock, privs, resolve_or_die, sys, Spec};
 
-/// runit 2.1.2's usage text, kept byte for byte (-C, from 2.2.0, is
-/// accepted but, as in 2.1.2's text, not listed).
-pub const USAGE: &str = " [-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir] [-/ root] [-n nice] [-l|-L lock] [-m n] [-d n] [-o n] [-p n] [-f n] [-c n] [-t n] prog";
+/// runit 2.3.0's usage text (2.1.2's plus -C, which we implement).
+pub const USAGE: &str = " [-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir] [-/ root] [-C pwd] [-n nice] [-l|-L lock] [-m n] [-d n] [-o n] [-p n] [-f n] [-c n] [-t n] prog";
 
 /// 2.1.2's option letters plus 2.2.0's -C.
 pub const OPTIONS: &str = "u:U:b:e:m:d:o:p:f:c:r:t:/:C:n:l:L:vP012V";
-
-/// The version line -V prints before the usage.
-pub const VERSION: &str = concat!("$Id: runit-rs chpst ", env!("CARGO_PKG_VERSION"), " $\n");
 
 /// Everything the command line asks for.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Plan {
     pub set_user: Option<Vec<u8>>,
     pub env_user: Option<Vec<u8>>,
-    pub argv0: Option<Vec<u8>>,
+    pub argv0: Option<OsString>,
     pub env_dir: Option<Vec<u8>>,
     pub root: Option<Vec<u8>>,
     pub chdir: Option<Vec<u8>>,
@@ -36,7 +36,7 @@ pub struct Plan {
     pub new_session: bool,
     pub close: [bool; 3],
     /// The program and its arguments (never empty).
-    pub prog: Vec<Vec<u8>>,
+    pub prog: Vec<OsString>,
 }
 
 /// Why the command line was refused: the scanner's complaint (possibly
@@ -61,17 +61,17 @@ fn parse_nice(arg: &[u8]) -> Option<i64> {
 
 /// Parses chpst's arguments (without argv[0]); `optprog` names the
 /// program in the scanner's complaints.
-pub fn parse(args: &[Vec<u8>], optprog: &[u8]) -> Result<Plan, Usage> {
+pub fn parse(args: &[OsString], optprog: &[u8]) -> Result<Plan, Usage> {
     let mut plan = Plan::default();
-    let mut scan = crate::opts::Scanner::new(args, OPTIONS);
+    let mut scan = GetOpt::new(args, OPTIONS);
     let num = |v: &[u8]| limits::parse(v).ok_or_else(|| Usage(Vec::new()));
     for item in scan.by_ref() {
-        let (c, arg) = item.map_err(|e| Usage(e.message(optprog)))?;
-        let a = arg.unwrap_or_default();
+        let (c, arg) = item.map_err(|e| Usage(opt_complaint(&e, optprog)))?;
+        let a = arg.map(OsStr::as_bytes).unwrap_or_default();
         match c {
             b'u' => plan.set_user = Some(a.to_vec()),
             b'U' => plan.env_user = Some(a.to_vec()),
-            b'b' => plan.argv0 = Some(a.to_vec()),
+            b'b' => plan.argv0 = arg.map(OsStr::to_os_string),
             b'e' => plan.env_dir = Some(a.to_vec()),
             b'm' => plan.limits.set_memory(num(a)?),
             b'd' => plan.limits.data = num(a)?,
@@ -97,7 +97,7 @@ pub fn parse(args: &[Vec<u8>], optprog: &[u8]) -> Result<Plan, Usage> {
             b'1' => plan.close[1] = true,
             b'2' => plan.close[2] = true,
             // -V: the version line, then the usage.
-            _ => return Err(Usage(VERSION.as_bytes().to_vec())),
+            _ => return Err(Usage(version_line())),
         }
     }
     plan.prog = scan.rest().to_vec();
@@ -107,16 +107,23 @@ pub fn parse(args: &[Vec<u8>], optprog: &[u8]) -> Result<Plan, Usage> {
     Ok(plan)
 }
 
-fn cpath(p: &[u8]) -> std::ffi::CString {
-    std::ffi::CString::new(p).unwrap_or_default()
+/// What -V prints before the usage: the suite's `$Id: ... $` line.
+pub fn version_line() -> Vec<u8> {
+    format!("{}\n", supervise_proto::VERSION_ID).into_bytes()
 }
 
-fn chdir(p: &[u8]) -> io::Result<()> {
-    // SAFETY: a valid C string.
-    if unsafe { libc::chdir(cpath(p).as_ptr()) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+/// nice(3) as the C library computes it: the current value plus `inc`
+/// (wrapping like C's int), which the kernel clamps; EACCES is reported
+/// as EPERM.
+fn nice(inc: i32) -> Result<(), Errno> {
+    let current = rustix::process::getpriority_process(None)?;
+    rustix::process::setpriority_process(None, current.wrapping_add(inc)).map_err(|e| {
+        if e == Errno::ACCESS {
+            Errno::PERM
+        } else {
+            e
+        }
+    })
 }
 
 /// Sets the UID and GID variables for an account.
@@ -141,12 +148,12 @@ pub fn lock_or_die(path: &[u8], wait: bool, quiet: bool) -> Result<(), Die> {
 
 /// Execs `prog` with the changed environment; returns runit's message
 /// when that fails. argv[0] may differ from the file run (-b).
-pub fn run_program(file: &[u8], argv: &[Vec<u8>], changes: &Changes) -> Die {
-    let inherited = crate::env::inherited();
+pub fn run_program(file: &OsStr, argv: &[OsString], changes: &Changes) -> Die {
+    let inherited = sys::environment();
     let path = crate::env::lookup(&inherited, b"PATH").map(<[u8]>::to_vec);
     let envp = changes.apply(inherited);
-    let e = exec::exec(file, argv, &envp, path.as_deref());
-    Die::sys2("unable to run", &argv[0], &e)
+    let e = exec::exec(file.as_bytes(), argv, &envp, path.as_deref());
+    Die::sys2("unable to run", argv[0].as_bytes(), &e)
 }
 
 /// Carries out a plan. Returns only on failure.
@@ -168,39 +175,27 @@ fn apply(plan: &Plan) -> Result<Changes, Die> {
     let mut changes = Changes::default();
     if plan.new_session {
         // runit ignores failure (a group leader stays in its session).
-        // SAFETY: no arguments.
-        unsafe { libc::setsid() };
+        let _ = rustix::process::setsid();
     }
     if let Some(dir) = &plan.env_dir {
         // Read relative to the original root and working directory.
         envdir::read_into(dir, true, plan.verbose, &mut changes)?;
     }
+    let chdir = |dir: &[u8]| {
+        rustix::process::chdir(dir)
+            .map_err(|e| Die::sys2("unable to change directory", dir, &e.into()))
+    };
     if let Some(root) = &plan.root {
-        chdir(root).map_err(|e| Die::sys2("unable to change directory", root, &e))?;
-        // SAFETY: a valid C string.
-        if unsafe { libc::chroot(c".".as_ptr()) } == -1 {
-            return Err(Die::sys(
-                "unable to change root directory",
-                &io::Error::last_os_error(),
-            ));
-        }
+        chdir(root)?;
+        rustix::process::chroot(".")
+            .map_err(|e| Die::sys("unable to change root directory", &e.into()))?;
     }
     if let Some(dir) = &plan.chdir {
-        chdir(dir).map_err(|e| Die::sys2("unable to change directory", dir, &e))?;
+        chdir(dir)?;
     }
     if plan.nice != 0 {
-        // nice(2) may legitimately return -1, so only errno tells failure.
-        // SAFETY: errno is thread-local; nice takes a plain int.
-        let failed = unsafe {
-            *libc::__errno_location() = 0;
-            libc::nice(plan.nice as libc::c_int) == -1 && *libc::__errno_location() != 0
-        };
-        if failed {
-            return Err(Die::sys(
-                "unable to set nice level",
-                &io::Error::last_os_error(),
-            ));
-        }
+        // runit passes its long to nice(int): truncated, as here.
+        nice(plan.nice as i32).map_err(|e| Die::sys("unable to set nice level", &e.into()))?;
     }
     // User lookups happen here, after chroot: the new root's user
     // database is the one that counts, as in runit.
@@ -217,12 +212,9 @@ fn apply(plan: &Plan) -> Result<Changes, Die> {
         lock_or_die(path, *wait, false)?;
     }
     for (fd, name) in ["stdin", "stdout", "stderr"].iter().enumerate() {
-        // SAFETY: closing a standard descriptor on request.
-        if plan.close[fd] && unsafe { libc::close(fd as libc::c_int) } == -1 {
-            return Err(Die::sys(
-                &format!("unable to close {name}"),
-                &io::Error::last_os_error(),
-            ));
+        if plan.close[fd] {
+            sys::close_standard(fd as u8)
+                .map_err(|e| Die::sys(&format!("unable to close {name}"), &e))?;
         }
     }
     plan.limits.apply()?;
@@ -234,7 +226,7 @@ mod tests {
     use super::*;
 
     fn p(v: &[&str]) -> Result<Plan, Usage> {
-        let a: Vec<Vec<u8>> = v.iter().map(|s| s.as_bytes().to_vec()).collect();
+        let a: Vec<OsString> = v.iter().map(OsString::from).collect();
         parse(&a, b"chpst")
     }
 
@@ -253,7 +245,8 @@ mod tests {
         assert_eq!(plan.limits.stack, 5);
         assert_eq!(plan.limits.files, 7);
         assert_eq!(plan.limits.cpu, limits::UNSET);
-        assert_eq!(plan.prog, vec![b"prog".to_vec(), b"-a".to_vec()]);
+        assert_eq!(plan.argv0.as_deref(), Some(OsStr::new("x")));
+        assert_eq!(plan.prog, ["prog", "-a"]);
     }
 
     #[test]
@@ -279,6 +272,11 @@ mod tests {
             p(&["-u"]),
             Err(Usage(b"chpst: option requires an argument -- u\n".to_vec()))
         );
-        assert_eq!(p(&["-V", "x"]), Err(Usage(VERSION.as_bytes().to_vec())));
+        assert_eq!(p(&["-V", "x"]), Err(Usage(version_line())));
+        let v = version_line();
+        assert!(v.starts_with(b"$Id: runit-rs ") && v.ends_with(b" $\n"));
+        // Any word starting with "--" ends the options and is dropped.
+        assert_eq!(p(&["--x", "prog"]).unwrap().prog, ["prog"]);
+        assert_eq!(p(&["-", "prog"]).unwrap().prog, ["-", "prog"]);
     }
 }

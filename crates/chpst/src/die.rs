@@ -5,6 +5,7 @@
 use std::io;
 
 use supervise_proto::errstr::raw_errno_str;
+use supervise_proto::getopt::OptError;
 
 /// Every fatal message starts with this, whatever name chpst was called
 /// by: runit hard-codes it, so `setuidgid` also says "chpst: fatal:".
@@ -81,21 +82,21 @@ impl Die {
     }
 }
 
-/// Writes bytes to standard error in one write, ignoring failure (chpst
-/// may have been asked to close it).
+/// Writes bytes to standard error, ignoring failure (chpst may have been
+/// asked to close it).
 pub fn write_stderr(text: &[u8]) {
-    let mut rest = text;
-    while !rest.is_empty() {
-        // SAFETY: writing a valid buffer to fd 2.
-        let n = unsafe { libc::write(2, rest.as_ptr().cast(), rest.len()) };
-        if n <= 0 {
-            if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return;
-        }
-        rest = &rest[n as usize..];
-    }
+    let _ = supervise_proto::fdio::write_all(rustix::stdio::stderr(), text);
+}
+
+/// The option scanner's complaint as runit prints it, byte for byte:
+/// `PROG: illegal option -- c` or `PROG: option requires an argument --
+/// c`, newline included (PROG and c may be any bytes).
+pub fn opt_complaint(e: &OptError, prog: &[u8]) -> Vec<u8> {
+    let (what, c) = match *e {
+        OptError::Illegal(c) => (&b": illegal option -- "[..], c),
+        OptError::MissingArgument(c) => (&b": option requires an argument -- "[..], c),
+    };
+    [prog, what, &[c, b'\n']].concat()
 }
 
 /// `unable to read DIR/NAME: ERR` -- runit words this one without a
@@ -123,12 +124,12 @@ mod tests {
 
     #[test]
     fn shapes() {
-        let e = io::Error::from_raw_os_error(libc::ENOENT);
+        let e = io::Error::from(rustix::io::Errno::NOENT);
         assert_eq!(
             Die::sys2("unable to run", b"x", &e).text,
             b"chpst: fatal: unable to run: x: file does not exist\n"
         );
-        let e = io::Error::from_raw_os_error(libc::EISDIR);
+        let e = io::Error::from(rustix::io::Errno::ISDIR);
         assert_eq!(
             die_unreadable(b"e/sub", &e).text,
             b"chpst: fatal: unable to read e/sub: is a directory\n"
@@ -140,5 +141,13 @@ mod tests {
         let u = Die::usage(b"p: illegal option -- z\n", b"pgrphack", " child");
         assert_eq!(u.code, 100);
         assert_eq!(u.text, b"p: illegal option -- z\nusage: pgrphack child\n\n");
+        assert_eq!(
+            opt_complaint(&OptError::Illegal(0xe9), b"\xffx"),
+            b"\xffx: illegal option -- \xe9\n"
+        );
+        assert_eq!(
+            opt_complaint(&OptError::MissingArgument(b'u'), b"chpst"),
+            b"chpst: option requires an argument -- u\n"
+        );
     }
 }

@@ -7,30 +7,6 @@
 //! removes the first entry with that name by moving the last entry into
 //! its place, then appends the new entry.
 
-use std::ffi::CStr;
-
-extern "C" {
-    static environ: *const *const libc::c_char;
-}
-
-/// The inherited environment, entry by entry, in order.
-pub fn inherited() -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    // SAFETY: environ is a NULL-terminated array of C strings; chpst is
-    // single-threaded and never modifies it.
-    unsafe {
-        let mut p = environ;
-        if p.is_null() {
-            return out;
-        }
-        while !(*p).is_null() {
-            out.push(CStr::from_ptr(*p).to_bytes().to_vec());
-            p = p.add(1);
-        }
-    }
-    out
-}
-
 /// The first value of `name` in `env` (as getenv finds it).
 pub fn lookup<'a>(env: &'a [Vec<u8>], name: &[u8]) -> Option<&'a [u8]> {
     env.iter().find_map(|e| {

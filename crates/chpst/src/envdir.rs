@@ -7,10 +7,13 @@
 //! entered with chdir and the working directory restored afterwards, so
 //! error texts name the same steps.
 
-use std::ffi::CString;
+use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::io::FromRawFd;
+
+use rustix::fs::{open, Mode, OFlags};
+use rustix::io::Errno;
+use rustix::process::{chdir, fchdir};
 
 use crate::die::{die_unreadable, warn_unreadable, Die};
 use crate::env::Changes;
@@ -36,24 +39,12 @@ pub fn value_of(contents: &[u8]) -> Option<Vec<u8>> {
     )
 }
 
-fn open_raw(path: &[u8], flags: i32) -> io::Result<std::fs::File> {
-    let c = CString::new(path).map_err(|_| io::Error::from_raw_os_error(libc::ENOENT))?;
-    // SAFETY: a valid C string; the fd is owned by the returned File.
-    let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd was just opened and is ours.
-    Ok(unsafe { std::fs::File::from_raw_fd(fd) })
-}
-
-fn chdir(path: &[u8]) -> io::Result<()> {
-    let c = CString::new(path).map_err(|_| io::Error::from_raw_os_error(libc::ENOENT))?;
-    // SAFETY: a valid C string.
-    if unsafe { libc::chdir(c.as_ptr()) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+fn open_file(path: &[u8], flags: OFlags) -> io::Result<File> {
+    Ok(File::from(open(
+        path,
+        flags | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?))
 }
 
 fn entry_path(dir: &[u8], name: &[u8]) -> Vec<u8> {
@@ -73,9 +64,13 @@ pub fn read_into(
 ) -> Result<(), Die> {
     // O_PATH: the way back needs no read permission on the working
     // directory (runit opens it for reading, which can fail needlessly).
-    let cwd = open_raw(b".", libc::O_PATH | libc::O_DIRECTORY)
-        .map_err(|e| Die::sys("unable to open current working directory", &e))?;
-    chdir(dir).map_err(|e| Die::sys2("unable to switch to directory", dir, &e))?;
+    let cwd = open(
+        ".",
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Die::sys("unable to open current working directory", &e.into()))?;
+    chdir(dir).map_err(|e| Die::sys2("unable to switch to directory", dir, &e.into()))?;
     let entries =
         std::fs::read_dir(".").map_err(|e| Die::sys2("unable to open directory", dir, &e))?;
     for entry in entries {
@@ -88,15 +83,15 @@ pub fn read_into(
         let mut contents = Vec::new();
         // Non-blocking, as runit: a FIFO without a writer reads as empty
         // instead of hanging the service's start.
-        let read = open_raw(name, libc::O_RDONLY | libc::O_NONBLOCK)
+        let read = open_file(name, OFlags::RDONLY | OFlags::NONBLOCK)
             .and_then(|mut f| f.read_to_end(&mut contents));
         match read {
             Ok(_) => {}
             // The entry vanished or is a dangling symlink. runit would
             // reuse the previous entry's bytes here; an unset is the
             // only safe reading (see docs/compat/chpst.md).
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => contents.clear(),
-            Err(e) if e.raw_os_error() == Some(libc::EISDIR) && skip_subdirs => {
+            Err(e) if Errno::from_io_error(&e) == Some(Errno::NOENT) => contents.clear(),
+            Err(e) if Errno::from_io_error(&e) == Some(Errno::ISDIR) && skip_subdirs => {
                 if verbose {
                     warn_unreadable(&entry_path(dir, name), &e);
                 }
@@ -106,13 +101,7 @@ pub fn read_into(
         }
         changes.set(name, value_of(&contents).as_deref());
     }
-    // SAFETY: cwd is an open directory descriptor.
-    if unsafe { libc::fchdir(std::os::unix::io::AsRawFd::as_raw_fd(&cwd)) } == -1 {
-        return Err(Die::sys(
-            "unable to switch to starting directory",
-            &io::Error::last_os_error(),
-        ));
-    }
+    fchdir(&cwd).map_err(|e| Die::sys("unable to switch to starting directory", &e.into()))?;
     Ok(())
 }
 

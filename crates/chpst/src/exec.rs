@@ -8,40 +8,38 @@
 //! remembering the last of those three, and stops at any other error.
 //! No shell fallback for files without a #! line.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsString};
 use std::io;
+use std::os::unix::ffi::OsStrExt;
+
+use rustix::io::Errno;
+
+use crate::sys::{execve, CArray};
 
 fn cstring(b: &[u8]) -> CString {
     // Arguments come from C strings or from file contents that stop at
     // NUL; should one still contain NUL, cut it there as C would.
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    CString::new(&b[..end]).expect("no NUL")
+    CString::new(&b[..end]).unwrap_or_default()
+}
+
+fn errno(e: &io::Error) -> Errno {
+    Errno::from_raw_os_error(e.raw_os_error().unwrap_or(0))
 }
 
 /// Replaces the process with `file`, run with `argv` and `envp`; returns
 /// the error when that was impossible. `path` is the inherited PATH.
-pub fn exec(file: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], path: Option<&[u8]>) -> io::Error {
-    let argv_c: Vec<CString> = argv.iter().map(|a| cstring(a)).collect();
-    let envp_c: Vec<CString> = envp.iter().map(|e| cstring(e)).collect();
-    let mut argv_p: Vec<*const libc::c_char> = argv_c.iter().map(|c| c.as_ptr()).collect();
-    argv_p.push(std::ptr::null());
-    let mut envp_p: Vec<*const libc::c_char> = envp_c.iter().map(|c| c.as_ptr()).collect();
-    envp_p.push(std::ptr::null());
-
-    let try_exec = |p: &[u8]| -> io::Error {
-        let p = cstring(p);
-        // SAFETY: NULL-terminated arrays of valid C strings that outlive
-        // the call.
-        unsafe { libc::execve(p.as_ptr(), argv_p.as_ptr(), envp_p.as_ptr()) };
-        io::Error::last_os_error()
-    };
+pub fn exec(file: &[u8], argv: &[OsString], envp: &[Vec<u8>], path: Option<&[u8]>) -> io::Error {
+    let argv = CArray::new(argv.iter().map(|a| cstring(a.as_bytes())).collect());
+    let envp = CArray::new(envp.iter().map(|e| cstring(e)).collect());
+    let try_exec = |p: &[u8]| execve(&cstring(p), &argv, &envp);
 
     if file.contains(&b'/') {
         return try_exec(file);
     }
     let path = path.unwrap_or(b"/bin:/usr/bin");
     let mut saved: Option<io::Error> = None;
-    let mut last = io::Error::from_raw_os_error(libc::ENOENT);
+    let mut last = io::Error::from(Errno::NOENT);
     for dir in path.split(|&b| b == b':') {
         let mut candidate = if dir.is_empty() {
             b".".to_vec()
@@ -51,12 +49,12 @@ pub fn exec(file: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], path: Option<&[u8]>
         candidate.push(b'/');
         candidate.extend_from_slice(file);
         let e = try_exec(&candidate);
-        let code = e.raw_os_error().unwrap_or(0);
-        if code != libc::ENOENT {
-            if !matches!(code, libc::EACCES | libc::EPERM | libc::EISDIR) {
+        let code = errno(&e);
+        if code != Errno::NOENT {
+            if !matches!(code, Errno::ACCESS | Errno::PERM | Errno::ISDIR) {
                 return e;
             }
-            saved = Some(io::Error::from_raw_os_error(code));
+            saved = Some(io::Error::from(code));
         }
         last = e;
     }

@@ -39,20 +39,7 @@ pub trait UserDb {
     fn group(&self, name: &[u8]) -> Result<Option<u32>, io::Error>;
 }
 
-/// runit's decimal scanner: digits only, wrapping on overflow; returns
-/// the value and how many bytes it used.
-pub fn scan_ulong(s: &[u8]) -> (u64, usize) {
-    let mut v: u64 = 0;
-    let mut n = 0;
-    for &b in s {
-        if !b.is_ascii_digit() {
-            break;
-        }
-        v = v.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
-        n += 1;
-    }
-    (v, n)
-}
+pub use supervise_proto::scan::scan_ulong;
 
 /// The numeric form without its leading ':' -- `uid:gid[:gid...]`. Empty
 /// numbers count as 0 (`::` is root:root), ids are truncated to 32 bits,

@@ -13,9 +13,12 @@ pub mod exec;
 pub mod ids;
 pub mod limits;
 pub mod lock;
-pub mod opts;
 pub mod personality;
 pub mod privs;
+pub mod sys;
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 
 use die::Die;
 use ids::{IdError, Ids, UserDb};
@@ -53,8 +56,10 @@ fn basename(arg0: &[u8]) -> &[u8] {
 
 /// Runs chpst (or a personality) with the full argv; returns only on
 /// failure, with what to print and the exit code.
-pub fn run(argv: &[Vec<u8>]) -> Die {
-    let optprog = argv.first().map(|a| basename(a)).unwrap_or(b"chpst");
+pub fn run(argv: &[OsString]) -> Die {
+    let optprog = argv
+        .first()
+        .map_or(&b"chpst"[..], |a| basename(a.as_bytes()));
     // runit drops one leading 'd' before matching the name.
     let prog = optprog.strip_prefix(b"d").unwrap_or(optprog);
     let args = argv.get(1..).unwrap_or_default();

@@ -6,7 +6,7 @@
 //! unsigned decimals that wrap like runit's scanner, so a huge number may
 //! land on one of the special values; that is runit's behaviour too.
 
-use std::io;
+use rustix::process::{getrlimit, setrlimit, Resource};
 
 use crate::die::Die;
 use crate::ids::scan_ulong;
@@ -64,16 +64,16 @@ impl Limits {
     /// Applies every limit that was given, in runit's order.
     pub fn apply(&self) -> Result<(), Die> {
         let order = [
-            (libc::RLIMIT_DATA, self.data),
-            (libc::RLIMIT_STACK, self.stack),
-            (libc::RLIMIT_MEMLOCK, self.memlock),
-            (libc::RLIMIT_AS, self.address_space),
-            (libc::RLIMIT_NOFILE, self.files),
-            (libc::RLIMIT_NPROC, self.processes),
-            (libc::RLIMIT_FSIZE, self.file_size),
-            (libc::RLIMIT_CORE, self.core),
-            (libc::RLIMIT_RSS, self.rss),
-            (libc::RLIMIT_CPU, self.cpu),
+            (Resource::Data, self.data),
+            (Resource::Stack, self.stack),
+            (Resource::Memlock, self.memlock),
+            (Resource::As, self.address_space),
+            (Resource::Nofile, self.files),
+            (Resource::Nproc, self.processes),
+            (Resource::Fsize, self.file_size),
+            (Resource::Core, self.core),
+            (Resource::Rss, self.rss),
+            (Resource::Cpu, self.cpu),
         ];
         for (resource, value) in order {
             if value >= TO_HARD {
@@ -84,7 +84,8 @@ impl Limits {
     }
 }
 
-/// The soft limit runit sets for `value` under hard limit `hard`.
+/// The soft limit runit sets for `value` under hard limit `hard`
+/// (RLIM_INFINITY is u64::MAX).
 pub fn soft_for(value: i64, hard: u64) -> u64 {
     if value < 0 || value as u64 > hard {
         hard
@@ -93,27 +94,14 @@ pub fn soft_for(value: i64, hard: u64) -> u64 {
     }
 }
 
-fn set_soft(resource: libc::__rlimit_resource_t, value: i64) -> Result<(), Die> {
-    let mut r = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: an out-pointer to a local rlimit.
-    if unsafe { libc::getrlimit(resource, &mut r) } == -1 {
-        return Err(Die::sys(
-            "unable to getrlimit()",
-            &io::Error::last_os_error(),
-        ));
-    }
-    r.rlim_cur = soft_for(value, r.rlim_max);
-    // SAFETY: a pointer to a local rlimit.
-    if unsafe { libc::setrlimit(resource, &r) } == -1 {
-        return Err(Die::sys(
-            "unable to setrlimit()",
-            &io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+fn set_soft(resource: Resource, value: i64) -> Result<(), Die> {
+    // getrlimit cannot fail for a valid resource; rustix says so by
+    // returning no error. None is RLIM_INFINITY.
+    let mut r = getrlimit(resource);
+    let hard = r.maximum.unwrap_or(u64::MAX);
+    let soft = soft_for(value, hard);
+    r.current = (soft != u64::MAX).then_some(soft);
+    setrlimit(resource, r).map_err(|e| Die::sys("unable to setrlimit()", &e.into()))
 }
 
 #[cfg(test)]

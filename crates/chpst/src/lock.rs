@@ -3,8 +3,10 @@
 //! (the program holds the lock) and carries runit's open flags
 //! (write-only, append, non-blocking; created mode 0600).
 
-use std::ffi::CString;
 use std::io;
+
+use rustix::fs::{flock, open, FlockOperation, Mode, OFlags};
+use rustix::io::Errno;
 
 /// Which step failed.
 #[derive(Debug)]
@@ -15,32 +17,23 @@ pub enum LockError {
 
 /// Opens `path` and takes the lock, waiting for it when `wait`.
 pub fn take(path: &[u8], wait: bool) -> Result<(), LockError> {
-    let c = CString::new(path)
-        .map_err(|_| LockError::Open(io::Error::from_raw_os_error(libc::ENOENT)))?;
-    // SAFETY: a valid C string; the descriptor is intentionally leaked.
-    let fd = unsafe {
-        libc::open(
-            c.as_ptr(),
-            libc::O_WRONLY | libc::O_NONBLOCK | libc::O_APPEND | libc::O_CREAT,
-            0o600 as libc::c_uint,
-        )
-    };
-    if fd == -1 {
-        return Err(LockError::Open(io::Error::last_os_error()));
-    }
+    // No CLOEXEC: the program chpst runs inherits the descriptor.
+    let flags = OFlags::WRONLY | OFlags::NONBLOCK | OFlags::APPEND | OFlags::CREATE;
+    let fd =
+        open(path, flags, Mode::from_raw_mode(0o600)).map_err(|e| LockError::Open(e.into()))?;
     let op = if wait {
-        libc::LOCK_EX
+        FlockOperation::LockExclusive
     } else {
-        libc::LOCK_EX | libc::LOCK_NB
+        FlockOperation::NonBlockingLockExclusive
     };
     loop {
-        // SAFETY: fd is open.
-        if unsafe { libc::flock(fd, op) } == 0 {
-            return Ok(());
-        }
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EINTR) {
-            return Err(LockError::Lock(e));
+        match flock(&fd, op) {
+            Ok(()) => break,
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(LockError::Lock(e.into())),
         }
     }
+    // Kept open for good: the lock lasts as long as the program runs.
+    std::mem::forget(fd);
+    Ok(())
 }

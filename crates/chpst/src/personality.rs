@@ -1,12 +1,16 @@
 //! The daemontools names chpst answers to. Each has its own syntax and
 //! usage text, as in runit; failures still say "chpst: fatal:".
 
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+
+use supervise_proto::getopt::GetOpt;
+
 use crate::chpst::{export_ids, lock_or_die, run_program, USAGE};
-use crate::die::Die;
+use crate::die::{opt_complaint, Die};
 use crate::env::Changes;
 use crate::ids::LibcDb;
 use crate::limits::{self, Limits};
-use crate::opts::Scanner;
 use crate::{envdir, resolve_or_die, Spec};
 
 pub const USAGE_SETUIDGID: &str = " account child";
@@ -16,7 +20,8 @@ pub const USAGE_PGRPHACK: &str = " child";
 pub const USAGE_SETLOCK: &str = " [ -nNxX ] file program [ arg ... ]";
 pub const USAGE_SOFTLIMIT: &str = " [-a allbytes] [-c corebytes] [-d databytes] [-f filebytes] [-l lockbytes] [-m membytes] [-o openfiles] [-p processes] [-r residentbytes] [-s stackbytes] [-t cpusecs] child";
 
-/// The personalities by name.
+/// The personalities by name: the one list (the Makefile's PERSONALITIES,
+/// which installs the symlinks, is checked against it by a test).
 pub const NAMES: [&str; 6] = [
     "envdir",
     "envuidgid",
@@ -35,7 +40,7 @@ pub struct Names<'a> {
 }
 
 /// Runs personality `which` with `args` (argv without argv[0]).
-pub fn run(which: &str, names: &Names, args: &[Vec<u8>]) -> Die {
+pub fn run(which: &str, names: &Names, args: &[OsString]) -> Die {
     let usage = |text: &str| Die::usage(b"", names.prog, text);
     match which {
         "setuidgid" | "envuidgid" => {
@@ -50,7 +55,7 @@ pub fn run(which: &str, names: &Names, args: &[Vec<u8>]) -> Die {
             if prog.is_empty() {
                 return usage(text);
             }
-            let ids = match resolve_or_die(Spec::Account(account), &LibcDb) {
+            let ids = match resolve_or_die(Spec::Account(account.as_bytes()), &LibcDb) {
                 Ok(ids) => ids,
                 Err(d) => return d,
             };
@@ -73,7 +78,7 @@ pub fn run(which: &str, names: &Names, args: &[Vec<u8>]) -> Die {
             }
             let mut changes = Changes::default();
             // As the envdir program a subdirectory is an error.
-            if let Err(d) = envdir::read_into(dir, false, false, &mut changes) {
+            if let Err(d) = envdir::read_into(dir.as_bytes(), false, false, &mut changes) {
                 return d;
             }
             run_program(&prog[0], prog, &changes)
@@ -82,8 +87,8 @@ pub fn run(which: &str, names: &Names, args: &[Vec<u8>]) -> Die {
             if args.is_empty() {
                 return usage(USAGE_PGRPHACK);
             }
-            // SAFETY: no arguments; failure is ignored, as in runit.
-            unsafe { libc::setsid() };
+            // Failure is ignored, as in runit.
+            let _ = rustix::process::setsid();
             run_program(&args[0], args, &Changes::default())
         }
         "setlock" => setlock(names, args),
@@ -95,10 +100,10 @@ pub fn run(which: &str, names: &Names, args: &[Vec<u8>]) -> Die {
 /// daemontools': by default (and with -N) do NOT wait for the lock; -n
 /// waits. -x turns both "cannot lock" and "cannot run" into a silent
 /// exit 0.
-fn setlock(names: &Names, args: &[Vec<u8>]) -> Die {
+fn setlock(names: &Names, args: &[OsString]) -> Die {
     let mut wait = false;
     let mut quiet = false;
-    let mut scan = Scanner::new(args, "nNxX");
+    let mut scan = GetOpt::new(args, "nNxX");
     for item in scan.by_ref() {
         match item {
             Ok((b'n', _)) => wait = true,
@@ -106,7 +111,9 @@ fn setlock(names: &Names, args: &[Vec<u8>]) -> Die {
             Ok((b'x', _)) => quiet = true,
             Ok((b'X', _)) => quiet = false,
             Ok(_) => unreachable!("only letters of the option string"),
-            Err(e) => return Die::usage(&e.message(names.optprog), names.prog, USAGE_SETLOCK),
+            Err(e) => {
+                return Die::usage(&opt_complaint(&e, names.optprog), names.prog, USAGE_SETLOCK)
+            }
         }
     }
     let [file, prog @ ..] = scan.rest() else {
@@ -115,7 +122,7 @@ fn setlock(names: &Names, args: &[Vec<u8>]) -> Die {
     if prog.is_empty() {
         return Die::usage(b"", names.prog, USAGE_SETLOCK);
     }
-    if let Err(d) = lock_or_die(file, wait, quiet) {
+    if let Err(d) = lock_or_die(file.as_bytes(), wait, quiet) {
         return d;
     }
     let d = run_program(&prog[0], prog, &Changes::default());
@@ -128,15 +135,21 @@ fn setlock(names: &Names, args: &[Vec<u8>]) -> Die {
 
 /// softlimit [-acdflmoprst n|=] program...: `=` raises the soft limit to
 /// the hard one; -m sets data, stack, locked memory and address space.
-fn softlimit(names: &Names, args: &[Vec<u8>]) -> Die {
+fn softlimit(names: &Names, args: &[OsString]) -> Die {
     let mut l = Limits::default();
-    let mut scan = Scanner::new(args, "a:c:d:f:l:m:o:p:r:s:t:");
+    let mut scan = GetOpt::new(args, "a:c:d:f:l:m:o:p:r:s:t:");
     for item in scan.by_ref() {
         let (c, arg) = match item {
             Ok(v) => v,
-            Err(e) => return Die::usage(&e.message(names.optprog), names.prog, USAGE_SOFTLIMIT),
+            Err(e) => {
+                return Die::usage(
+                    &opt_complaint(&e, names.optprog),
+                    names.prog,
+                    USAGE_SOFTLIMIT,
+                )
+            }
         };
-        let arg = arg.unwrap_or_default();
+        let arg = arg.map(|a| a.as_bytes()).unwrap_or_default();
         let v = if arg == b"=" {
             limits::TO_HARD
         } else {

@@ -21,32 +21,23 @@ pub struct Observed {
     pub groups: Vec<u32>,
 }
 
-/// Reads the process's current ids.
+/// Reads the process's current ids. rustix has no getresuid/getresgid
+/// (the saved ids are what a partial change would leave behind).
 pub fn observe() -> io::Result<Observed> {
     let (mut ru, mut eu, mut su) = (0, 0, 0);
     let (mut rg, mut eg, mut sg) = (0, 0, 0);
-    // SAFETY: out-pointers to local integers.
-    unsafe {
-        if libc::getresuid(&mut ru, &mut eu, &mut su) == -1
+    // SAFETY: each call writes three ids through pointers to locals.
+    let failed = unsafe {
+        libc::getresuid(&mut ru, &mut eu, &mut su) == -1
             || libc::getresgid(&mut rg, &mut eg, &mut sg) == -1
-        {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    // SAFETY: a size query, then a fill of a buffer of that size.
-    let groups = unsafe {
-        let n = libc::getgroups(0, std::ptr::null_mut());
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut g = vec![0 as libc::gid_t; n as usize];
-        let n = libc::getgroups(n, g.as_mut_ptr());
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        g.truncate(n as usize);
-        g
     };
+    if failed {
+        return Err(io::Error::last_os_error());
+    }
+    let groups = rustix::process::getgroups()?
+        .into_iter()
+        .map(|g| g.as_raw())
+        .collect();
     Ok(Observed {
         uids: [ru, eu, su],
         gids: [rg, eg, sg],
@@ -70,13 +61,14 @@ pub fn verified(want: &Ids, seen: &Observed) -> bool {
 
 /// setgroups, setgid, setuid -- then check. Messages are runit's.
 pub fn become_user(ids: &Ids) -> Result<(), Die> {
-    let gid = ids.gids[0];
-    // SAFETY: a valid array of gids and plain id arguments.
+    // SAFETY: setgroups reads `ids.gids` with its true length; setgid and
+    // setuid take plain ids. The C library applies each change to every
+    // thread of the process (chpst has one), unlike the raw system calls.
     unsafe {
         if libc::setgroups(ids.gids.len(), ids.gids.as_ptr()) == -1 {
             return Err(Die::sys("unable to setgroups", &io::Error::last_os_error()));
         }
-        if libc::setgid(gid) == -1 {
+        if libc::setgid(ids.gids[0]) == -1 {
             return Err(Die::sys("unable to setgid", &io::Error::last_os_error()));
         }
         if libc::setuid(ids.uid) == -1 {
@@ -122,10 +114,7 @@ mod tests {
     #[test]
     fn observes_self() {
         let o = observe().unwrap();
-        // SAFETY: trivial getters.
-        unsafe {
-            assert_eq!(o.uids[0], libc::getuid());
-            assert_eq!(o.gids[1], libc::getegid());
-        }
+        assert_eq!(o.uids[0], rustix::process::getuid().as_raw());
+        assert_eq!(o.gids[1], rustix::process::getegid().as_raw());
     }
 }

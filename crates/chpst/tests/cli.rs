@@ -1,7 +1,7 @@
 //! chpst and its personalities from the command line: texts, exit codes
 //! and what the program it runs actually gets. The expected texts were
 //! taken from runit 2.1.2's chpst (tests/tests/chpst.rs compares with it
-//! directly).
+//! directly), except the usage line, which is 2.3.0's (with -C).
 
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -9,9 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command as Cmd;
-use predicates::prelude::*;
 
-const USAGE: &str = "usage: chpst [-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir] [-/ root] [-n nice] [-l|-L lock] [-m n] [-d n] [-o n] [-p n] [-f n] [-c n] [-t n] prog\n\n";
+const USAGE: &str = "usage: chpst [-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir] [-/ root] [-C pwd] [-n nice] [-l|-L lock] [-m n] [-d n] [-o n] [-p n] [-f n] [-c n] [-t n] prog\n\n";
 
 fn chpst() -> Cmd {
     Cmd::new(env!("CARGO_BIN_EXE_chpst"))
@@ -30,14 +29,7 @@ impl Farm {
         let exe = dir.path().join("chpst");
         // A copy, not a link: a test may run it as another user.
         runit_tests::copy_program(Path::new(env!("CARGO_BIN_EXE_chpst")), &exe);
-        for p in [
-            "envdir",
-            "envuidgid",
-            "pgrphack",
-            "setlock",
-            "setuidgid",
-            "softlimit",
-        ] {
+        for p in chpst::personality::NAMES {
             symlink("chpst", dir.path().join(p)).unwrap();
         }
         Farm { dir }
@@ -56,12 +48,7 @@ impl Farm {
 }
 
 fn is_root() -> bool {
-    // SAFETY: trivial getter.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        eprintln!("not root: skipping a test that changes users");
-    }
-    root
+    runit_tests::need_root("a test that changes users")
 }
 
 #[test]
@@ -90,7 +77,7 @@ fn usage_and_option_errors() {
         .args(["-V", "true"])
         .assert()
         .code(100)
-        .stderr(predicate::str::starts_with("$Id: ").and(predicate::str::ends_with(USAGE)));
+        .stderr(format!("{}\n{USAGE}", supervise_proto::VERSION_ID));
 }
 
 #[test]
@@ -570,4 +557,18 @@ fn sigpipe_and_signal_state_pass_through() {
         .status()
         .unwrap();
     assert!(st.success());
+}
+
+#[test]
+fn makefile_installs_every_personality() {
+    // The Makefile cannot import the Rust list, so this keeps the two equal.
+    let makefile = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Makefile"))
+        .expect("the workspace Makefile");
+    let listed: Vec<&str> = makefile
+        .lines()
+        .find_map(|l| l.strip_prefix("PERSONALITIES = "))
+        .expect("a PERSONALITIES = line")
+        .split_whitespace()
+        .collect();
+    assert_eq!(listed, chpst::personality::NAMES);
 }

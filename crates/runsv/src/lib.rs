@@ -1,10 +1,12 @@
 //! runsv: supervise one service directory (and its `log/` service).
 //!
 //! The work splits into: [`setup`] (the supervise/ directories, locks and
-//! FIFOs), [`plan`] (what a control byte means: a pure function, unit
+//! FIFOs), [`access`] (the groups that may read the status or control the
+//! service), [`plan`] (what a control byte means: a pure function, unit
 //! tested), [`service`] (one supervised process and its status files) and
 //! [`supervisor`] (the single poll loop that ties them together).
 
+mod access;
 mod backoff;
 mod exits;
 mod msg;

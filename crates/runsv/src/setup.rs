@@ -1,13 +1,17 @@
 //! Preparing a service directory for supervision: `supervise/` (following
 //! a dangling symlink one level, as distributions rely on), the lock, and
-//! the control and ok FIFOs, with runit's modes and messages.
+//! the control and ok FIFOs, with runit's modes and messages; and the
+//! group access a service's settings ask for.
 
 use std::os::fd::OwnedFd;
 
-use rustix::fs::{mkdir, mkfifoat, open, readlink, stat, FileType, Mode, OFlags, CWD};
+use rustix::fs::{
+    chmod, chown, mkdir, mkfifoat, open, readlink, stat, FileType, Gid, Mode, OFlags, CWD,
+};
 use rustix::io::Errno;
 use supervise_proto::svdir::{lock_wait, open_lock, try_lock, SuperviseFiles};
 
+use crate::access::Access;
 use crate::msg::Messages;
 use crate::service::Service;
 
@@ -96,4 +100,35 @@ pub fn ok_fifo(svc: &mut Service, msg: &Messages) -> Result<(), i32> {
     make_fifo(svc.files.ok, msg)?;
     svc.ok_fd = Some(open_fifo(svc.files.ok, OFlags::RDONLY, msg)?);
     Ok(())
+}
+
+/// Gives the groups of a `status-group` / `control-group` setting access
+/// to `supervise/` (see [`crate::access`]): the directory and ok go to
+/// the readers' group with g=rx and g=w, control to the controllers'
+/// group with g=w. Only the group and the group bits change. Nothing is
+/// touched without a setting, so runit's modes (and owners a configuration
+/// tool gave the FIFOs) stay.
+pub fn grant(files: &SuperviseFiles, access: &Access, msg: &Messages) {
+    if let Some(g) = access.readers() {
+        set_group(files.dir, g, 0o050, msg);
+        set_group(files.ok, g, 0o020, msg);
+    }
+    if let Some(g) = access.control {
+        set_group(files.control, g, 0o020, msg);
+    }
+}
+
+fn set_group(path: &str, group: Gid, bits: u32, msg: &Messages) {
+    let st = match stat(path) {
+        Ok(st) => st,
+        Err(e) => return msg.warn(&format!("unable to stat {path}"), e),
+    };
+    if let Err(e) = chown(path, None, Some(group)) {
+        return msg.warn(&format!("unable to change group of {path}"), e);
+    }
+    // chown may clear set-id bits: take the mode from before it.
+    let mode = (st.st_mode & 0o7707) | bits;
+    if let Err(e) = chmod(path, Mode::from_raw_mode(mode)) {
+        msg.warn(&format!("unable to change mode of {path}"), e);
+    }
 }

@@ -15,8 +15,10 @@ use rustix::pipe::{pipe_with, PipeFlags};
 use rustix::process::{kill_process, waitpid, Pid, Signal, WaitOptions};
 use supervise_proto::selfpipe::{self, Signals};
 use supervise_proto::svdir::{control_script, DOWN, FINISH, LOG, LOG_FILES, MAIN_FILES};
+use supervise_proto::wait::Wstat;
 use supervise_proto::{RunState, Want};
 
+use crate::access::Access;
 use crate::msg::Messages;
 use crate::plan::{plan, Action, Step, View};
 use crate::service::Service;
@@ -95,6 +97,11 @@ impl Supervisor {
         setup::ok_fifo(&mut main, &msg)?;
         if let Some(l) = log.as_mut() {
             setup::ok_fifo(l, &msg)?;
+        }
+        let access = Access::read("", None, &msg);
+        setup::grant(&MAIN_FILES, &access, &msg);
+        if log.is_some() {
+            setup::grant(&LOG_FILES, &Access::read("log/", Some(&access), &msg), &msg);
         }
         Ok(Supervisor {
             msg,
@@ -191,7 +198,7 @@ impl Supervisor {
                     self.child_exited(w, wstat);
                 } else if matches!(s.busy, Some((p, _)) if p == pid) {
                     let (_, action) = s.busy.take().unwrap_or((0, Action::Nothing));
-                    let handled = exit_code(wstat) == Some(0);
+                    let handled = Wstat::from_raw(wstat).code() == Some(0);
                     self.finish_step(w, action, handled);
                 }
             }
@@ -361,12 +368,8 @@ impl Supervisor {
     fn spawn_run(&mut self, w: Which) {
         let finishing = self.svc(w).state == RunState::Finish;
         let (prog, args) = if finishing {
-            let st = self.svc(w).exit_status;
-            let code = match exit_code(st) {
-                Some(c) => c.to_string(),
-                None => "-1".to_string(),
-            };
-            ("./finish", vec![code, (st & 0xff).to_string()])
+            let st = Wstat::from_raw(self.svc(w).exit_status);
+            ("./finish", st.finish_args().to_vec())
         } else {
             ("./run", Vec::new())
         };
@@ -429,14 +432,5 @@ impl Supervisor {
 fn send(pid: u32, sig: Signal) {
     if let Some(p) = Pid::from_raw(pid as i32) {
         let _ = kill_process(p, sig);
-    }
-}
-
-/// The exit code of a wait status, or None when killed by a signal.
-fn exit_code(wstat: i32) -> Option<i32> {
-    if wstat & 0x7f == 0 {
-        Some((wstat >> 8) & 0xff)
-    } else {
-        None
     }
 }

@@ -15,7 +15,7 @@ use rustix::event::{poll, PollFd, PollFlags};
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{self, AtFlags, Dir, FileType, Mode, OFlags, CWD};
 use rustix::io::Errno;
-use rustix::process::{kill_process, Pid, Signal, WaitOptions};
+use rustix::process::{kill_process, Pid, Signal};
 
 use supervise_proto::selfpipe::{self, Signals};
 
@@ -138,8 +138,8 @@ impl Daemon {
     /// Collects every exited child (as runsvdir may be process 1's only
     /// child, orphans are reaped too); a dead runsv makes a rescan due.
     fn reap(&mut self) {
-        while let Ok(Some((pid, _))) = rustix::process::wait(WaitOptions::NOHANG) {
-            if self.table.reaped(pid.as_raw_nonzero().get() as u32) {
+        while let Some((pid, _)) = supervise_proto::wait::reap() {
+            if self.table.reaped(pid) {
                 self.rescan = true;
                 self.check_now = true;
             }
@@ -290,8 +290,7 @@ impl Daemon {
 
     /// `runsv NAME`, found through $PATH, in the services directory.
     fn start(&self, name: &[u8]) -> Option<u32> {
-        let p = crate::spawn::Prepared::new(&self.cfg.dir, name, self.cfg.new_session)?;
-        match p.spawn() {
+        match crate::spawn::runsv(&self.cfg.dir, name, self.cfg.new_session) {
             Ok(pid) => Some(pid),
             Err(e) => {
                 self.msgs.warn_errno(&[b"unable to fork for ", name], e);

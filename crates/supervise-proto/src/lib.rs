@@ -1,17 +1,19 @@
 //! The contract between runit's programs: what runsv writes and what sv,
 //! svstat, svok and svc read. Formats only; no process logic lives here.
 
-pub mod child;
 pub mod control;
 pub mod errstr;
 pub mod exits;
 pub mod fdio;
 pub mod getopt;
+pub mod scan;
 pub mod selfpipe;
+pub mod spawn;
 pub mod start;
 pub mod status;
 pub mod svdir;
 pub mod tai64;
+pub mod wait;
 pub mod xstatus;
 
 pub use control::Control;

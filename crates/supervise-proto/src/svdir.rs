@@ -161,7 +161,10 @@ fn in_dir<T>(base: &Path, rel: &str, f: impl FnOnce(&Path) -> T) -> T {
 
 /// As [`read_status_bytes`] for an explicit status file path.
 pub fn read_status_file(path: &Path) -> Result<Vec<u8>, StatusReadError> {
-    let mut f = File::open(path).map_err(|e| StatusReadError::Open(errno_of(&e)))?;
+    // Without blocking, as runit opens it: a FIFO in its place then reads
+    // as empty (bad format) instead of hanging the tool.
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let mut f = File::from(open(path, flags, Mode::empty()).map_err(StatusReadError::Open)?);
     let mut buf = vec![0u8; RUNIT_STATUS_LEN];
     let n = loop {
         match f.read(&mut buf) {
@@ -315,6 +318,9 @@ mod tests {
             read_status_file(&t.path().join("dir")),
             Err(StatusReadError::Read(Errno::ISDIR))
         ));
+        // A FIFO with no writer: empty, at once.
+        mkfifo(t.path().join("fifo"), Mode::from_raw_mode(0o600)).unwrap();
+        assert_eq!(read_status_file(&t.path().join("fifo")).unwrap(), b"");
     }
 
     #[test]

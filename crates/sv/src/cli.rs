@@ -4,13 +4,15 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
 use supervise_proto::getopt::GetOpt;
+use supervise_proto::Control;
+
+use crate::machine::Format;
 
 /// What to do to each service.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Command {
-    /// Control bytes to write (`C` for `check`, which writes nothing;
-    /// `s` for status).
-    pub acts: String,
+    /// Commands to write, in order (none for `status` and `check`).
+    pub controls: Vec<Control>,
     /// Print status instead of writing control bytes.
     pub status: bool,
     /// Write nothing, only wait (`check`).
@@ -32,6 +34,9 @@ pub struct Config {
     pub timeout: u64,
     pub command: Command,
     pub services: Vec<OsString>,
+    /// `-o FORMAT`: the machine-readable status (an extension runit's sv
+    /// rejects; `status` only, not in LSB mode).
+    pub output: Option<Format>,
 }
 
 /// Why the command line was refused.
@@ -39,8 +44,6 @@ pub enum Refused {
     /// Print usage (and, for -V, the version first).
     Usage { version: bool },
 }
-
-pub const VERSION: &str = concat!("runit-rs sv ", env!("CARGO_PKG_VERSION"));
 
 impl Config {
     pub fn usage_text(prog: &str, lsb: bool) -> String {
@@ -52,13 +55,9 @@ impl Config {
     }
 }
 
-/// runit reads numbers with a leading-digits scan: "3x" is 3, "x" is 0.
+/// runit's scanner (wrapping on overflow); sv uses only the value.
 fn scan_ulong(s: &[u8]) -> u64 {
-    s.iter()
-        .take_while(|b| b.is_ascii_digit())
-        .fold(0u64, |n, b| {
-            n.saturating_mul(10).saturating_add((b - b'0') as u64)
-        })
+    supervise_proto::scan::scan_ulong(s).0
 }
 
 pub fn parse(
@@ -76,10 +75,19 @@ pub fn parse(
 
     let mut timeout = svwait.map(|v| scan_ulong(v.as_bytes())).unwrap_or(7);
     let mut verbose = false;
+    let mut output = None;
     let rest_args = &args[1.min(args.len())..];
-    let mut opts = GetOpt::new(rest_args, "w:vV");
+    // LSB mode keeps runit's options exactly: -o is "illegal" there.
+    let mut opts = GetOpt::new(rest_args, if lsb { "w:vV" } else { "w:vVo:" });
     for o in opts.by_ref() {
         match o {
+            Ok((b'o', Some(v))) => match Format::parse(v.as_bytes()) {
+                Ok(f) => output = Some(f),
+                Err(e) => {
+                    eprintln!("{prog}: {e}");
+                    return Err(refuse(Refused::Usage { version: false }));
+                }
+            },
             Ok((b'w', Some(v))) => {
                 timeout = scan_ulong(v.as_bytes());
                 verbose = true;
@@ -109,6 +117,9 @@ pub fn parse(
         Some(c) => c,
         None => return Err(refuse(Refused::Usage { version: false })),
     };
+    if output.is_some() && !command.status {
+        return Err(refuse(Refused::Usage { version: false }));
+    }
     Ok(Config {
         prog,
         lsb,
@@ -116,6 +127,7 @@ pub fn parse(
         timeout,
         command,
         services,
+        output,
     })
 }
 
@@ -123,8 +135,9 @@ pub fn parse(
 /// letters (and any word starting with one) by their first letter, the LSB
 /// words by their full spelling.
 pub fn command(word: &[u8], lsb: bool, verbose: bool) -> Option<Command> {
-    let c = |acts: &str, wait: bool, kill: bool| Command {
-        acts: acts.to_string(),
+    use Control::{Cont, Down, Exit, Hup, Term, Up};
+    let c = |controls: &[Control], wait: bool, kill: bool| Command {
+        controls: controls.to_vec(),
         status: false,
         check_only: false,
         wait,
@@ -132,46 +145,39 @@ pub fn command(word: &[u8], lsb: bool, verbose: bool) -> Option<Command> {
     };
     let first = *word.first()?;
     Some(match first {
-        b'x' | b'e' => c("x", verbose, false),
-        b'X' | b'E' => c("x", true, true),
-        b'D' => c("d", true, true),
-        b'T' => c("tc", true, true),
+        b'x' | b'e' => c(&[Exit], verbose, false),
+        b'X' | b'E' => c(&[Exit], true, true),
+        b'D' => c(&[Down], true, true),
+        b'T' => c(&[Term, Cont], true, true),
         b'c' if word == b"check" => Command {
-            acts: "C".into(),
-            status: false,
             check_only: true,
-            wait: true,
-            kill: false,
+            ..c(&[], true, false)
         },
-        b't' if word == b"try-restart" => c("tc", true, false),
-        b'u' | b'd' | b'o' | b't' | b'p' | b'c' | b'h' | b'a' | b'i' | b'k' | b'q' | b'1'
-        | b'2' => c(&(first as char).to_string(), verbose, false),
+        b't' if word == b"try-restart" => c(&[Term, Cont], true, false),
         b's' => match word {
-            b"shutdown" => c("x", true, false),
-            b"start" => c("u", true, false),
-            b"stop" => c("d", true, false),
+            b"shutdown" => c(&[Exit], true, false),
+            b"start" => c(&[Up], true, false),
+            b"stop" => c(&[Down], true, false),
             _ if lsb && word != b"status" => return None,
             _ => Command {
-                acts: "s".into(),
                 status: true,
-                check_only: false,
-                wait: false,
-                kill: false,
+                ..c(&[], false, false)
             },
         },
         b'r' => match word {
-            b"restart" => c("tcu", true, false),
-            b"reload" => c("h", true, false),
+            b"restart" => c(&[Term, Cont, Up], true, false),
+            b"reload" => c(&[Hup], true, false),
             _ => return None,
         },
         b'f' => match word {
-            b"force-reload" => c("tc", true, true),
-            b"force-restart" => c("tcu", true, true),
-            b"force-shutdown" => c("x", true, true),
-            b"force-stop" => c("d", true, true),
+            b"force-reload" => c(&[Term, Cont], true, true),
+            b"force-restart" => c(&[Term, Cont, Up], true, true),
+            b"force-shutdown" => c(&[Exit], true, true),
+            b"force-stop" => c(&[Down], true, true),
             _ => return None,
         },
-        _ => return None,
+        // Any other word starting with a control letter is that command.
+        _ => c(&[Control::from_byte(first)?], verbose, false),
     })
 }
 
@@ -179,8 +185,15 @@ pub fn command(word: &[u8], lsb: bool, verbose: bool) -> Option<Command> {
 mod tests {
     use super::*;
 
+    /// The command's control bytes as text (`C` for check), wait, kill.
     fn cmd(w: &str) -> Option<(String, bool, bool)> {
-        command(w.as_bytes(), false, false).map(|c| (c.acts, c.wait, c.kill))
+        command(w.as_bytes(), false, false).map(|c| {
+            let mut acts: String = c.controls.iter().map(|c| c.byte() as char).collect();
+            if c.check_only {
+                acts.push('C');
+            }
+            (acts, c.wait, c.kill)
+        })
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! sv: control and inspect services supervised by runsv.
 //!
 //! [`cli`] turns the command line into a [`cli::Config`]; [`report`] words
-//! status lines and failures exactly as runit 2.1.2 does; this module walks
+//! status lines and failures exactly as runit 2.1.2 does; [`machine`] gives
+//! the status in forms programs read (`-o`); this module walks
 //! the services, writes control bytes and waits for the wanted state.
 
 pub mod cli;
+mod machine;
 mod report;
 
 use std::ffi::OsString;
@@ -17,7 +19,7 @@ use rustix::fs::{open, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::process::{chdir, fchdir};
 use supervise_proto::svdir::{self, ControlError, StatusReadError, CHECK, LOG};
-use supervise_proto::{Status, DEFAULT_SVDIR};
+use supervise_proto::{Control, RunState, Status, DEFAULT_SVDIR, VERSION_ID};
 
 use cli::{Config, Refused};
 use report::Report;
@@ -28,13 +30,16 @@ pub fn run(args: &[OsString]) -> i32 {
         Ok(c) => c,
         Err((prog, lsb, Refused::Usage { version })) => {
             if version {
-                eprintln!("{}", cli::VERSION);
+                eprintln!("{VERSION_ID}");
             }
             eprint!("{}", Config::usage_text(&prog, lsb));
             return if lsb { 2 } else { 100 };
         }
     };
     let svdir = std::env::var_os("SVDIR").unwrap_or_else(|| DEFAULT_SVDIR.into());
+    if let Some(format) = &cfg.output {
+        return machine::run(&cfg.prog, format, &svdir, &cfg.services);
+    }
     let mut sv = Sv::new(cfg, svdir);
     sv.main()
 }
@@ -50,6 +55,8 @@ enum Pending {
 
 struct Sv {
     cfg: Config,
+    /// The command's control bytes, spelled once.
+    bytes: Vec<u8>,
     svdir: OsString,
     report: Report,
     /// The directory sv was started in, to come back to before a relative
@@ -74,8 +81,10 @@ impl Sv {
     fn new(cfg: Config, svdir: OsString) -> Sv {
         let now = unix_now();
         let report = Report::new();
+        let bytes = cfg.command.controls.iter().map(|c| c.byte()).collect();
         Sv {
             cfg,
+            bytes,
             svdir,
             report,
             home: None,
@@ -179,9 +188,9 @@ impl Sv {
         }
         // Lent out for the call (control needs self mutably): no copy
         // per service.
-        let acts = std::mem::take(&mut self.cfg.command.acts);
-        let r = self.control(acts.as_bytes());
-        self.cfg.command.acts = acts;
+        let bytes = std::mem::take(&mut self.bytes);
+        let r = self.control(&bytes);
+        self.bytes = bytes;
         match r {
             Ok(()) => Pending::Waiting,
             Err(()) => Pending::Done,
@@ -284,19 +293,24 @@ impl Sv {
         });
     }
 
-    /// Writes control bytes, unless the status shows the service already
-    /// wants what the single command asks for.
-    fn control(&mut self, acts: &[u8]) -> Result<(), ()> {
-        let exit_ok = acts.first() == Some(&b'x');
+    /// Writes control bytes (spelled from [`Control`]s), unless the status
+    /// shows the service already wants what the first command asks for.
+    fn control(&mut self, bytes: &[u8]) -> Result<(), ()> {
+        let first = bytes.first().copied().and_then(Control::from_byte);
+        let exit_ok = first == Some(Control::Exit);
         let st = match self.status_get(exit_ok) {
             Ok(Some(st)) => st,
             _ => return Err(()),
         };
-        let first = acts[0];
-        if st.want == first && (first != b'd' || st.got_term) {
+        let wanted = match first {
+            Some(Control::Up) => st.wants_up(),
+            Some(Control::Down) => st.wants_down() && st.got_term,
+            _ => false,
+        };
+        if wanted {
             return Ok(());
         }
-        match svdir::send_control(Path::new("."), acts) {
+        match svdir::send_control(Path::new("."), bytes) {
             Ok(()) => Ok(()),
             Err(ControlError::Open(Errno::NXIO)) => {
                 if exit_ok {
@@ -342,36 +356,34 @@ impl Sv {
         }
     }
 
-    /// Has the service reached what `acts` asked for? Prints the `ok:`
-    /// line when it has.
-    fn reached(&mut self, acts: &[u8]) -> Pending {
-        let st = match self.status_get(acts.first() == Some(&b'x')) {
+    /// Has the service reached what `controls` asked for (or, for
+    /// `check`, the state it wants)? Prints the `ok:` line when it has.
+    fn reached(&mut self, controls: &[Control]) -> Pending {
+        let st = match self.status_get(controls.first() == Some(&Control::Exit)) {
             Err(()) => return Pending::Done,
             Ok(None) => return Pending::Done,
             Ok(Some(st)) => st,
         };
+        let pid = st.pid != 0;
+        let up = |sv: &mut Sv| pid && st.state == RunState::Run && sv.check_script();
+        let down = !pid && st.state == RunState::Down;
+        // runit 2.3.0: check waits for the wanted state.
+        if self.cfg.command.check_only && !(if st.wants_up() { up(self) } else { down }) {
+            return Pending::Waiting;
+        }
         let stamp = st.stamp.unix_secs();
-        for &a in acts {
-            let pid = st.pid != 0;
-            let done = match a {
-                b'x' => false,
-                b'u' => pid && st.state == supervise_proto::RunState::Run && self.check_script(),
-                b'd' => !pid && st.state == supervise_proto::RunState::Down,
-                // runit 2.3.0: check waits for the wanted state.
-                b'C' => {
-                    if st.wants_up() {
-                        pid && st.state == supervise_proto::RunState::Run && self.check_script()
-                    } else {
-                        !pid && st.state == supervise_proto::RunState::Down
-                    }
-                }
-                b't' | b'k' => {
+        for &c in controls {
+            let done = match c {
+                Control::Exit => false,
+                Control::Up => up(self),
+                Control::Down => down,
+                Control::Term | Control::Kill => {
                     (!pid && st.wants_down())
                         || (self.start_secs <= stamp && pid && !st.got_term && self.check_script())
                 }
-                b'o' => (pid || self.start_secs <= stamp) && (!pid || st.wants_down()),
-                b'p' => !pid || st.paused,
-                b'c' => !pid || !st.paused,
+                Control::Once => (pid || self.start_secs <= stamp) && (!pid || st.wants_down()),
+                Control::Pause => !pid || st.paused,
+                Control::Cont => !pid || !st.paused,
                 _ => true,
             };
             if !done {
@@ -388,7 +400,7 @@ impl Sv {
     /// Polls every waiting service until each is done or the timeout has
     /// passed; then reports timeouts (and sends `k` for force-* commands).
     fn wait(&mut self, services: &[OsString], pending: &mut [Pending]) -> Result<(), i32> {
-        let acts = self.cfg.command.acts.clone().into_bytes();
+        let controls = self.cfg.command.controls.clone();
         let limit = Duration::from_secs(self.cfg.timeout);
         let began = Instant::now();
         // runit polls every 420 ms; polling sooner costs little and answers
@@ -403,7 +415,7 @@ impl Sv {
                 }
                 self.report.set_service(name);
                 if self.enter(name)? {
-                    pending[i] = self.reached(&acts);
+                    pending[i] = self.reached(&controls);
                 } else {
                     pending[i] = Pending::Done;
                 }
@@ -440,7 +452,7 @@ impl Sv {
             }
             self.report.end_line();
             if self.cfg.command.kill {
-                let _ = self.control(b"k");
+                let _ = self.control(&[Control::Kill.byte()]);
             }
         }
         Ok(())

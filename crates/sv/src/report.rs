@@ -101,11 +101,12 @@ impl Report {
         self.put(b"; ");
     }
 
-    /// The log directory exists but cannot be entered.
+    /// The log directory exists but cannot be entered (a warning: counted,
+    /// as runit counts it).
     pub fn log_chdir_warning(&mut self, e: Errno) {
         self.put(b"; ");
         self.log_suffix = true;
-        self.message("warning: ", "unable to change directory", Some(e));
+        self.warn("unable to change directory", Some(e));
         self.log_suffix = false;
     }
 

@@ -9,6 +9,7 @@
 mod commands;
 mod deliver;
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 
@@ -17,14 +18,15 @@ use supervise_proto::errno_str;
 // Entered from C's main: std's start-up work (a signal stack, SIGPIPE
 // ignored) is skipped, so the tool starts sooner and dies quietly of
 // SIGPIPE like daemontools' (see supervise_proto::start).
-supervise_proto::c_main!(supervise_proto::start::SigPipe::Default, |_| {
-    run();
+// The command line is the argv c_main! hands over: std::env::args_os()
+// is empty in a no_main program under musl.
+supervise_proto::c_main!(supervise_proto::start::SigPipe::Default, |args| {
+    run(&args);
     0
 });
 
 #[cfg_attr(test, allow(dead_code))]
-fn run() {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+fn run(args: &[OsString]) {
     let prog = commands::program_name(args.first().map(|a| a.as_bytes()).unwrap_or(b"svc"));
     let (bytes, dirs) = match commands::parse(&args[args.len().min(1)..]) {
         Ok(parsed) => parsed,

@@ -71,20 +71,7 @@ impl Config {
     }
 }
 
-/// Reads an unsigned decimal number the way djb's scan_ulong does:
-/// returns the value (wrapping on overflow) and how many bytes it used.
-pub fn scan_ulong(s: &[u8]) -> (u64, usize) {
-    let mut v: u64 = 0;
-    let mut n = 0;
-    while let Some(&c) = s.get(n) {
-        if !c.is_ascii_digit() {
-            break;
-        }
-        v = v.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
-        n += 1;
-    }
-    (v, n)
-}
+pub use supervise_proto::scan::scan_ulong;
 
 /// Up to the first NUL: runit keeps these values as C strings.
 fn c_string(s: &[u8]) -> &[u8] {

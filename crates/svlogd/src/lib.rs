@@ -4,9 +4,11 @@
 //! Modules: `options` (command line), `config` (a directory's config
 //! file), `pmatch` (the pattern language), `stamp` (timestamps), `lines`
 //! (cutting input into lines), `rotation` (when to rotate and prune),
-//! `logdir` (one directory's files and processor), `logger` (the event
-//! loop), `msg` (runit's diagnostics). The binary is
-//! entered from C's main (see `supervise_proto::start`).
+//! `logdir` (one directory: opening it and routing lines to it, with
+//! `logdir::write`, `logdir::rotate`, `logdir::processor` and
+//! `logdir::udp` for its jobs), `logger` (the event loop), `msg` (runit's
+//! diagnostics). The binary is entered from C's main (see
+//! `supervise_proto::start`).
 
 pub mod config;
 pub mod lines;
@@ -21,6 +23,8 @@ pub mod stamp;
 mod testrng;
 
 use std::ffi::OsString;
+
+use rustix::process::Signal;
 
 /// Runs svlogd with `argv` (including argv[0]); returns the exit code.
 pub fn main_with(argv: Vec<OsString>) -> i32 {
@@ -45,10 +49,10 @@ pub fn main_with(argv: Vec<OsString>) -> i32 {
         msg::fatal("unable to open current working directory", e);
     }
     let signals = match supervise_proto::selfpipe::Signals::install(&[
-        libc::SIGTERM,
-        libc::SIGHUP,
-        libc::SIGALRM,
-        libc::SIGCHLD,
+        Signal::TERM.as_raw(),
+        Signal::HUP.as_raw(),
+        Signal::ALARM.as_raw(),
+        Signal::CHILD.as_raw(),
     ]) {
         Ok(s) => s,
         Err(e) => msg::fatal("unable to install signal handlers", e),

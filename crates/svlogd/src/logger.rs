@@ -5,7 +5,6 @@
 //! what one read returned is written before the next read.
 
 use std::ffi::OsString;
-use std::os::fd::BorrowedFd;
 use std::time::Instant;
 
 use rustix::event::{poll, PollFd, PollFlags};
@@ -143,7 +142,8 @@ impl Logger {
             msg::info(&[b"sighangup received."]);
             self.reopen();
         }
-        if signals::take(&signals::TERM) {
+        // TERM stays set (see `msg::stopping`).
+        if !self.exiting && msg::stopping() {
             msg::info(&[b"sigterm received."]);
             self.exiting = true;
         }
@@ -165,8 +165,10 @@ impl Logger {
         } else {
             self.buf.len() - self.held
         };
-        let stdin = unsafe { BorrowedFd::borrow_raw(0) };
-        let r = rustix::io::read(stdin, &mut self.buf[self.held..self.held + room]);
+        let r = rustix::io::read(
+            rustix::stdio::stdin(),
+            &mut self.buf[self.held..self.held + room],
+        );
         match r {
             Ok(0) => self.end_of_input(),
             Ok(n) => {
@@ -228,7 +230,7 @@ impl Logger {
                     tv_nsec: left.subsec_nanos() as _,
                 }
             });
-            let stdin = unsafe { BorrowedFd::borrow_raw(0) };
+            let stdin = rustix::stdio::stdin();
             let mut fds = [
                 PollFd::new(&stdin, PollFlags::IN),
                 PollFd::new(&self.signals.pipe, PollFlags::IN),

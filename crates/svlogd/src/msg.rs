@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use rustix::io::Errno;
 use supervise_proto::errstr::errno_str;
+use supervise_proto::fdio::write_all;
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 
@@ -32,16 +33,8 @@ pub fn verbose() -> bool {
 }
 
 /// Writes all of `b` to fd 2, ignoring errors (nowhere to report them).
-fn write_stderr(mut b: &[u8]) {
-    let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(2) };
-    while !b.is_empty() {
-        match rustix::io::write(fd, b) {
-            Ok(0) => return,
-            Ok(n) => b = &b[n..],
-            Err(Errno::INTR) => continue,
-            Err(_) => return,
-        }
-    }
+fn write_stderr(b: &[u8]) {
+    let _ = write_all(rustix::stdio::stderr(), b);
 }
 
 /// Queues bytes (a line selected by an `e` pattern) for standard error.
@@ -117,6 +110,55 @@ pub fn pause2(what: &str, name: &[u8], e: Errno) {
         errno_str(e).as_bytes(),
     ]);
     std::thread::sleep(PAUSE);
+}
+
+/// Whether SIGTERM has arrived. The flag is never cleared (the main loop
+/// only reads it), so a step deep inside rotation or the processor can
+/// ask too.
+pub fn stopping() -> bool {
+    supervise_proto::selfpipe::TERM.load(Ordering::SeqCst)
+}
+
+/// Runs `op` until it succeeds, pausing after each failure as runit
+/// does, but only until svlogd is stopping: then the failure is reported
+/// as `svlogd: warning: stopping: WHAT: NAME: ERR` and returned, and the
+/// caller gives the step up. For steps that hold no log data not yet
+/// written, so that a file something else put in the directory (a FIFO,
+/// a directory, a dangling symlink) cannot keep `sv down` from working.
+pub fn retry<T>(
+    what: &str,
+    name: &[u8],
+    mut op: impl FnMut() -> Result<T, Errno>,
+) -> Result<T, Errno> {
+    loop {
+        match op() {
+            Ok(v) => return Ok(v),
+            Err(e) if stopping() => {
+                line(&[
+                    b"svlogd: warning: stopping: ",
+                    what.as_bytes(),
+                    b": ",
+                    name,
+                    b": ",
+                    errno_str(e).as_bytes(),
+                ]);
+                return Err(e);
+            }
+            Err(e) => pause2(what, name, e),
+        }
+    }
+}
+
+/// Runs `op` until it succeeds, pausing after each failure as runit
+/// does, whatever signals arrive: for steps that would lose log data if
+/// given up.
+pub fn retry_forever<T>(what: &str, name: &[u8], mut op: impl FnMut() -> Result<T, Errno>) -> T {
+    loop {
+        match op() {
+            Ok(v) => return v,
+            Err(e) => pause2(what, name, e),
+        }
+    }
 }
 
 /// `svlogd: info: ...` when -v was given.

@@ -5,12 +5,10 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
 use supervise_proto::getopt::GetOpt;
+use supervise_proto::VERSION_ID;
 
 use crate::config::scan_ulong;
 use crate::stamp::Kind;
-
-/// What `-V` prints before the usage text (runit prints its RCS id there).
-pub const VERSION: &str = concat!("$Id: runit-rs svlogd ", env!("CARGO_PKG_VERSION"), " $");
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
@@ -96,7 +94,8 @@ pub fn parse(argv0: &str, args: &[OsString]) -> Result<Options, Usage> {
                     }
                     b't' => t = (t + 1).min(3),
                     b'v' => o.verbose = true,
-                    _ => return Err(usage(format!("{VERSION}\n"))),
+                    // -V: runit prints its `$Id: ... $` line, then usage.
+                    _ => return Err(usage(format!("{VERSION_ID}\n"))),
                 }
             }
         }
@@ -169,6 +168,9 @@ mod tests {
             p(&["-b"]).unwrap_err().before,
             "svlogd: option requires an argument -- b\n"
         );
-        assert!(p(&["-V", "d"]).unwrap_err().before.starts_with("$Id: "));
+        assert_eq!(
+            p(&["-V", "d"]).unwrap_err().before,
+            format!("{VERSION_ID}\n")
+        );
     }
 }

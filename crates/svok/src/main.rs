@@ -13,18 +13,19 @@ use std::os::unix::ffi::OsStrExt;
 // Entered from C's main: std's start-up work (a signal stack, SIGPIPE
 // ignored) is skipped, so the tool starts sooner and dies quietly of
 // SIGPIPE like daemontools' (see supervise_proto::start).
-supervise_proto::c_main!(supervise_proto::start::SigPipe::Default, |_| {
-    run();
+// The command line is the argv c_main! hands over: std::env::args_os()
+// is empty in a no_main program under musl.
+supervise_proto::c_main!(supervise_proto::start::SigPipe::Default, |args| {
+    run(&args);
     0
 });
 
 #[cfg_attr(test, allow(dead_code))]
-fn run() {
-    let dir: Option<OsString> = std::env::args_os().nth(1);
-    let Some(dir) = dir else {
+fn run(args: &[OsString]) {
+    let Some(dir) = args.get(1) else {
         die(100, b"svok: usage: svok dir\n");
     };
-    match probe::check(&dir) {
+    match probe::check(dir) {
         probe::Verdict::Running => std::process::exit(0),
         probe::Verdict::NotRunning => std::process::exit(100),
         probe::Verdict::Failed(why) => die(111, &why.message(dir.as_bytes())),

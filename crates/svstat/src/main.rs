@@ -9,6 +9,7 @@
 mod inspect;
 mod report;
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 
@@ -18,20 +19,22 @@ use supervise_proto::errno_str;
 // Entered from C's main: std's start-up work (a signal stack, SIGPIPE
 // ignored) is skipped, so the tool starts sooner and dies quietly of
 // SIGPIPE like daemontools' (see supervise_proto::start).
-supervise_proto::c_main!(supervise_proto::start::SigPipe::Default, |_| {
-    run();
+// The command line is the argv c_main! hands over: std::env::args_os()
+// is empty in a no_main program under musl.
+supervise_proto::c_main!(supervise_proto::start::SigPipe::Default, |args| {
+    run(&args);
     0
 });
 
 #[cfg_attr(test, allow(dead_code))]
-fn run() {
+fn run(args: &[OsString]) {
     let start = match open(".", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
         Ok(fd) => fd,
         Err(e) => fatal("unable to open current directory: ", e),
     };
     let mut out: Vec<u8> = Vec::with_capacity(8192);
-    for dir in std::env::args_os().skip(1) {
-        let finding = inspect::inspect(&dir);
+    for dir in args.iter().skip(1) {
+        let finding = inspect::inspect(dir);
         report::line(&mut out, dir.as_bytes(), &finding, report::now_tai());
         if let Err(e) = rustix::process::fchdir(&start) {
             fatal("unable to set directory: ", e);

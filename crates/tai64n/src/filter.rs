@@ -40,12 +40,3 @@ pub fn run(t: &mut impl Transform, input: BorrowedFd<'_>, output: BorrowedFd<'_>
         out.clear();
     }
 }
-
-/// Gives SIGPIPE back its default action: like daemontools' tools, a
-/// filter whose reader went away just ends (Rust ignores SIGPIPE).
-pub fn default_sigpipe() {
-    // SAFETY: changes one signal disposition before any thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}

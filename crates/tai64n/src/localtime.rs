@@ -41,7 +41,8 @@ impl SystemZone {
         extern "C" {
             fn tzset();
         }
-        // SAFETY: tzset only reads TZ and the zone files; single-threaded.
+        // SAFETY: tzset only reads TZ and the zone files into the C
+        // library's zone state; the process has one thread.
         unsafe { tzset() };
         SystemZone
     }
@@ -55,14 +56,18 @@ impl Default for SystemZone {
 
 impl Zone for SystemZone {
     fn local(&mut self, unix: i64) -> Option<LocalTime> {
-        // time_t is 64 bits on every target this suite supports.
-        let t = unix as libc::time_t;
-        // SAFETY: localtime_r writes only into `tm`, which we own.
-        let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-        let r = unsafe { libc::localtime_r(&t, &mut tm) };
-        if r.is_null() {
-            return None;
-        }
+        // time_t is 64 bits on every target this suite supports (its
+        // name is deprecated on musl, so the cast infers it).
+        let t = unix as _;
+        // SAFETY: `tm` is plain data that localtime_r fills; it reads only
+        // `t` and the zone state tzset loaded.
+        let tm = unsafe {
+            let mut tm: libc::tm = std::mem::zeroed();
+            if libc::localtime_r(&t, &mut tm).is_null() {
+                return None;
+            }
+            tm
+        };
         Some(LocalTime {
             year: 1900 + tm.tm_year as i64,
             month: (tm.tm_mon + 1) as u32,

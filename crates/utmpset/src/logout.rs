@@ -2,9 +2,12 @@
 //! `-w` a logout record is appended to wtmp. Both files are locked with
 //! flock(2) while they are changed, as runit does.
 
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::OwnedFd;
 use std::path::Path;
+
+use rustix::fs::{flock, fstat, ftruncate, open, seek, FlockOperation, Mode, OFlags, SeekFrom};
+use rustix::io::{read, write, Errno};
+use rustix::time::{clock_gettime, ClockId};
 
 use crate::record::{Record, LINE_SIZE, SIZE};
 
@@ -13,53 +16,26 @@ use crate::record::{Record, LINE_SIZE, SIZE};
 pub enum Failure {
     /// The line name does not fit `ut_line` (upstream 2.3.0's check).
     NameTooLong,
-    /// open(2) failed, with errno.
-    Open(i32),
-    /// flock(2) failed, with errno.
-    Lock(i32),
+    /// open(2) failed.
+    Open(Errno),
+    /// flock(2) failed.
+    Lock(Errno),
     /// No utmp record for the line with a user in it.
     NoEntry,
-    /// The wtmp record could not be written, with errno.
-    Write(i32),
+    /// The wtmp record could not be written.
+    Write(Errno),
 }
 
-fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
-}
-
-fn cpath(p: &Path) -> CString {
-    CString::new(p.as_os_str().as_bytes()).unwrap_or_default()
-}
-
-/// A descriptor closed on drop.
-struct Fd(i32);
-
-impl Drop for Fd {
-    fn drop(&mut self) {
-        // SAFETY: we own the descriptor.
-        unsafe { libc::close(self.0) };
-    }
-}
-
-fn open_locked(path: &Path, flags: i32, mode: libc::c_uint) -> Result<Fd, Failure> {
-    let c = cpath(path);
-    // SAFETY: valid C string.
-    let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC, mode) };
-    if fd == -1 {
-        return Err(Failure::Open(errno()));
-    }
-    let fd = Fd(fd);
-    // SAFETY: valid descriptor.
-    if unsafe { libc::flock(fd.0, libc::LOCK_EX) } == -1 {
-        return Err(Failure::Lock(errno()));
-    }
+fn open_locked(path: &Path, flags: OFlags, mode: u32) -> Result<OwnedFd, Failure> {
+    let fd =
+        open(path, flags | OFlags::CLOEXEC, Mode::from_raw_mode(mode)).map_err(Failure::Open)?;
+    flock(&fd, FlockOperation::LockExclusive).map_err(Failure::Lock)?;
     Ok(fd)
 }
 
-fn now() -> Option<i64> {
-    // SAFETY: time(NULL).
-    let t = unsafe { libc::time(std::ptr::null_mut()) };
-    (t != -1).then_some(t as i64)
+/// time(2): the seconds of the real-time clock.
+fn now() -> i64 {
+    clock_gettime(ClockId::Realtime).tv_sec
 }
 
 /// Clears the first utmp record for `line` that names a user.
@@ -67,28 +43,19 @@ pub fn utmp_logout(utmp: &Path, line: &[u8]) -> Result<(), Failure> {
     if line.len() > LINE_SIZE {
         return Err(Failure::NameTooLong);
     }
-    let fd = open_locked(utmp, libc::O_RDWR, 0)?;
+    let fd = open_locked(utmp, OFlags::RDWR, 0)?;
     let mut buf = [0u8; SIZE];
     loop {
-        // SAFETY: reads into a buffer of SIZE bytes.
-        let n = unsafe { libc::read(fd.0, buf.as_mut_ptr().cast(), SIZE) };
-        if n != SIZE as isize {
+        if read(&fd, &mut buf) != Ok(SIZE) {
             return Err(Failure::NoEntry);
         }
         let mut rec = Record::from_bytes(&buf);
         if !rec.has_user() || rec.line() != line {
             continue;
         }
-        let Some(t) = now() else {
-            return Err(Failure::NoEntry);
-        };
-        rec.log_out(t);
-        let bytes = rec.to_bytes();
-        // SAFETY: plain descriptor calls on a buffer of SIZE bytes.
-        let ok = unsafe {
-            libc::lseek(fd.0, -(SIZE as libc::off_t), libc::SEEK_CUR) != -1
-                && libc::write(fd.0, bytes.as_ptr().cast(), SIZE) == SIZE as isize
-        };
+        rec.log_out(now());
+        let ok = seek(&fd, SeekFrom::Current(-(SIZE as i64))).is_ok()
+            && write(&fd, &rec.to_bytes()) == Ok(SIZE);
         // runit reports any failure here as "no such entry".
         return if ok { Ok(()) } else { Err(Failure::NoEntry) };
     }
@@ -99,42 +66,29 @@ pub fn utmp_logout(utmp: &Path, line: &[u8]) -> Result<(), Failure> {
 pub fn wtmp_logout(wtmp: &Path, line: &[u8]) -> Result<(), Failure> {
     let fd = open_locked(
         wtmp,
-        libc::O_WRONLY | libc::O_NONBLOCK | libc::O_APPEND | libc::O_CREAT,
+        OFlags::WRONLY | OFlags::NONBLOCK | OFlags::APPEND | OFlags::CREATE,
         0o600,
     )?;
-    // SAFETY: plain data, valid descriptor.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(fd.0, &mut st) } == -1 {
-        return Err(Failure::Write(errno()));
-    }
+    let size = fstat(&fd).map_err(Failure::Write)?.st_size;
     let mut rec = Record::zeroed();
     rec.set_line(line);
-    let Some(t) = now() else {
-        return Err(Failure::Write(errno()));
-    };
-    rec.set_dead(t);
-    let bytes = rec.to_bytes();
-    // SAFETY: writes SIZE bytes from a live buffer.
-    if unsafe { libc::write(fd.0, bytes.as_ptr().cast(), SIZE) } != SIZE as isize {
-        let e = errno();
-        unsafe { libc::ftruncate(fd.0, st.st_size) };
-        return Err(Failure::Write(e));
+    rec.set_dead(now());
+    match write(&fd, &rec.to_bytes()) {
+        Ok(SIZE) => Ok(()),
+        failed => {
+            // A short write has no errno of its own: call it EIO.
+            let _ = ftruncate(&fd, size as u64);
+            Err(Failure::Write(failed.err().unwrap_or(Errno::IO)))
+        }
     }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn user_rec(line: &[u8], user: u8, pid: i32) -> [u8; SIZE] {
-        let mut r = Record::zeroed();
-        r.set_line(line);
-        r.inner_mut().ut_type = libc::USER_PROCESS;
-        r.inner_mut().ut_pid = pid;
-        r.inner_mut().ut_user[0] = user as libc::c_char;
-        r.inner_mut().ut_host[0] = b'h' as libc::c_char;
-        r.to_bytes()
+    fn user_rec(line: &[u8], user: &[u8], pid: i32) -> [u8; SIZE] {
+        Record::user_entry(line, user, pid).to_bytes()
     }
 
     #[test]
@@ -142,10 +96,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let u = d.path().join("utmp");
         let mut data = Vec::new();
-        data.extend_from_slice(&user_rec(b"tty1", 0, 1)); // no user: skipped
-        data.extend_from_slice(&user_rec(b"tty11", b'x', 2)); // other line
-        data.extend_from_slice(&user_rec(b"tty1", b'a', 3));
-        data.extend_from_slice(&user_rec(b"tty1", b'b', 4));
+        data.extend_from_slice(&user_rec(b"tty1", b"", 1)); // no user: skipped
+        data.extend_from_slice(&user_rec(b"tty11", b"x", 2)); // other line
+        data.extend_from_slice(&user_rec(b"tty1", b"a", 3));
+        data.extend_from_slice(&user_rec(b"tty1", b"b", 4));
         std::fs::write(&u, &data).unwrap();
         utmp_logout(&u, b"tty1").unwrap();
         let after = std::fs::read(&u).unwrap();
@@ -166,11 +120,11 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         assert_eq!(
             utmp_logout(&d.path().join("none"), b"x"),
-            Err(Failure::Open(libc::ENOENT))
+            Err(Failure::Open(Errno::NOENT))
         );
         assert_eq!(
             utmp_logout(d.path(), b"x"),
-            Err(Failure::Open(libc::EISDIR))
+            Err(Failure::Open(Errno::ISDIR))
         );
         let long = vec![b'x'; LINE_SIZE + 1];
         assert_eq!(utmp_logout(d.path(), &long), Err(Failure::NameTooLong));

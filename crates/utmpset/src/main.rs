@@ -1,5 +1,6 @@
 //! utmpset [-w] line: mark LINE logged out in utmp (and, with -w, in
 //! wtmp), as getty replacements need. See utmpset(8).
+#![forbid(unsafe_code)]
 
 mod logout;
 mod record;
@@ -9,7 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use logout::Failure;
-use supervise_proto::errstr::raw_errno_str;
+use supervise_proto::errno_str;
 use supervise_proto::getopt::GetOpt;
 
 /// Build-time settings: the C library's _PATH_UTMP and _PATH_WTMP.
@@ -49,7 +50,7 @@ fn run(args: &[OsString]) -> i32 {
         match o {
             Ok((b'w', _)) => wtmp = true,
             Ok((b'V', _)) => {
-                eprint(concat!("$Id: runit-rs ", env!("CARGO_PKG_VERSION"), " $\n"));
+                eprint(&format!("{}\n", supervise_proto::VERSION_ID));
                 return usage(&prog);
             }
             Ok(_) => return usage(&prog),
@@ -74,16 +75,13 @@ fn run(args: &[OsString]) -> i32 {
             return 111;
         }
         Err(Failure::Open(e)) => {
-            eprint(&format!(
-                "{FATAL}unable to open {UTMP}: {}\n",
-                raw_errno_str(e)
-            ));
+            eprint(&format!("{FATAL}unable to open {UTMP}: {}\n", errno_str(e)));
             return 111;
         }
         Err(Failure::Lock(e)) => {
             eprint(&format!(
                 "{FATAL}unable to lock: {UTMP}: {}\n",
-                raw_errno_str(e)
+                errno_str(e)
             ));
             return 111;
         }
@@ -98,23 +96,17 @@ fn run(args: &[OsString]) -> i32 {
         match logout::wtmp_logout(Path::new(WTMP), line) {
             Ok(()) => {}
             Err(Failure::Open(e)) => {
-                eprint(&format!(
-                    "{FATAL}unable to open {WTMP}: {}\n",
-                    raw_errno_str(e)
-                ));
+                eprint(&format!("{FATAL}unable to open {WTMP}: {}\n", errno_str(e)));
                 return 111;
             }
             Err(Failure::Lock(e)) => {
-                eprint(&format!(
-                    "{FATAL}unable to lock {WTMP}: {}\n",
-                    raw_errno_str(e)
-                ));
+                eprint(&format!("{FATAL}unable to lock {WTMP}: {}\n", errno_str(e)));
                 return 111;
             }
             Err(Failure::Write(e)) => {
                 eprint(&format!(
                     "{WARNING}unable to logout line {shown} in wtmp: {}\n",
-                    raw_errno_str(e)
+                    errno_str(e)
                 ));
                 return 111;
             }

@@ -1,24 +1,79 @@
 //! One utmp/wtmp record, as the C library lays it out on this platform
-//! (384 bytes on x86_64 glibc). utmpset edits the files directly, record by
-//! record, as runit's does, rather than through getutent(3): that keeps the
-//! file locking and the exact bytes written under our control.
+//! (384 bytes on x86_64 glibc, 400 with musl). utmpset edits the files
+//! directly, record by record, as runit's does, rather than through
+//! getutent(3): that keeps the file locking and the exact bytes written
+//! under our control.
+//!
+//! The record is kept as bytes; only the C structure's layout is taken
+//! from the libc crate (sizes and offsets, read without touching memory), so
+//! the same code serves glibc and musl.
 
-pub const DEAD_PROCESS: i16 = libc::DEAD_PROCESS;
+use std::mem::{offset_of, size_of};
+
+use libc::utmpx;
+
+/// `ut_type` of a logged-out entry (the same number in every Linux libc).
+pub const DEAD_PROCESS: i16 = 8;
+/// `ut_type` of a logged-in user.
+#[cfg(test)]
+pub const USER_PROCESS: i16 = 7;
 
 /// Size of one record in the files.
-pub const SIZE: usize = std::mem::size_of::<libc::utmpx>();
+pub const SIZE: usize = size_of::<utmpx>();
+
+/// The size of a field, named by a projection that is never called.
+const fn size_of_field<F>(_: fn(&utmpx) -> &F) -> usize {
+    size_of::<F>()
+}
+
+/// Where a field lies in the record.
+struct Field {
+    at: usize,
+    len: usize,
+}
+
+impl Field {
+    const fn range(&self) -> std::ops::Range<usize> {
+        self.at..self.at + self.len
+    }
+}
+
+const TYPE: Field = Field {
+    at: offset_of!(utmpx, ut_type),
+    len: size_of_field(|u| &u.ut_type),
+};
+#[cfg(test)]
+const PID: Field = Field {
+    at: offset_of!(utmpx, ut_pid),
+    len: size_of_field(|u| &u.ut_pid),
+};
+const LINE: Field = Field {
+    at: offset_of!(utmpx, ut_line),
+    len: size_of_field(|u| &u.ut_line),
+};
+const USER: Field = Field {
+    at: offset_of!(utmpx, ut_user),
+    len: size_of_field(|u| &u.ut_user),
+};
+const HOST: Field = Field {
+    at: offset_of!(utmpx, ut_host),
+    len: size_of_field(|u| &u.ut_host),
+};
+/// The seconds of `ut_tv`: the first member of its timeval, 4 bytes wide
+/// in glibc's x86_64 files, 8 with musl.
+const SECONDS: Field = Field {
+    at: offset_of!(utmpx, ut_tv),
+    len: size_of_field(|u| &u.ut_tv.tv_sec),
+};
 
 /// Length of the `ut_line` field: the longest line name that fits.
-pub const LINE_SIZE: usize = std::mem::size_of::<[libc::c_char; libc::__UT_LINESIZE]>();
+pub const LINE_SIZE: usize = LINE.len;
 
-/// A record held as the C structure (plain data: every byte pattern is a
-/// valid value).
+/// A record as it is stored.
 #[derive(Clone)]
-pub struct Record(libc::utmpx);
+pub struct Record([u8; SIZE]);
 
-fn field_str(f: &[libc::c_char]) -> &[u8] {
-    // SAFETY: c_char and u8 have the same size and alignment.
-    let b: &[u8] = unsafe { std::slice::from_raw_parts(f.as_ptr().cast(), f.len()) };
+fn until_nul(b: &[u8]) -> &[u8] {
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
     &b[..end]
 }
@@ -26,76 +81,99 @@ fn field_str(f: &[libc::c_char]) -> &[u8] {
 impl Record {
     /// An all-zero record.
     pub fn zeroed() -> Record {
-        // SAFETY: plain data.
-        Record(unsafe { std::mem::zeroed() })
+        Record([0; SIZE])
     }
 
     pub fn from_bytes(b: &[u8; SIZE]) -> Record {
-        // SAFETY: `b` holds SIZE bytes; utmpx is plain data.
-        Record(unsafe { std::ptr::read_unaligned(b.as_ptr().cast()) })
+        Record(*b)
     }
 
     pub fn to_bytes(&self) -> [u8; SIZE] {
-        let mut out = [0u8; SIZE];
-        // SAFETY: writes exactly SIZE bytes into `out`.
-        unsafe { std::ptr::write_unaligned(out.as_mut_ptr().cast(), self.0) };
-        out
+        self.0
+    }
+
+    fn field(&self, f: Field) -> &[u8] {
+        &self.0[f.range()]
+    }
+
+    fn field_mut(&mut self, f: Field) -> &mut [u8] {
+        &mut self.0[f.range()]
     }
 
     /// The line name, up to its first NUL.
     pub fn line(&self) -> &[u8] {
-        field_str(&self.0.ut_line)
+        until_nul(self.field(LINE))
     }
 
     /// Whether a user is recorded (the first byte of the name is set).
     pub fn has_user(&self) -> bool {
-        self.0.ut_user[0] != 0
+        self.field(USER)[0] != 0
     }
 
     /// Sets the line name; runit copies at most the field's size.
     pub fn set_line(&mut self, line: &[u8]) {
-        for (d, &s) in self.0.ut_line.iter_mut().zip(line.iter()) {
-            *d = s as libc::c_char;
-        }
+        let n = line.len().min(LINE_SIZE);
+        self.field_mut(LINE)[..n].copy_from_slice(&line[..n]);
     }
 
     /// The logout runit writes: no user, no host, DEAD_PROCESS, the time
     /// (seconds; the microseconds are left as they were).
     pub fn log_out(&mut self, now: i64) {
-        self.0.ut_user = [0; libc::__UT_NAMESIZE];
-        self.0.ut_host = [0; libc::__UT_HOSTSIZE];
+        self.field_mut(USER).fill(0);
+        self.field_mut(HOST).fill(0);
         self.set_dead(now);
     }
 
     /// DEAD_PROCESS at `now`.
     pub fn set_dead(&mut self, now: i64) {
-        self.0.ut_type = DEAD_PROCESS;
-        self.0.ut_tv.tv_sec = now as _;
+        self.set_kind(DEAD_PROCESS);
+        // As C's assignment to a narrower field does: the low bytes.
+        let now = now.to_ne_bytes();
+        let len = SECONDS.len;
+        let low = if cfg!(target_endian = "little") {
+            &now[..len]
+        } else {
+            &now[now.len() - len..]
+        };
+        self.field_mut(SECONDS).copy_from_slice(low);
     }
 
-    #[cfg(test)]
+    fn set_kind(&mut self, kind: i16) {
+        self.field_mut(TYPE).copy_from_slice(&kind.to_ne_bytes());
+    }
+}
+
+#[cfg(test)]
+impl Record {
     pub fn kind(&self) -> i16 {
-        self.0.ut_type
+        i16::from_ne_bytes(self.field(TYPE).try_into().unwrap())
     }
 
-    #[cfg(test)]
     pub fn seconds(&self) -> i64 {
-        self.0.ut_tv.tv_sec as i64
+        match *self.field(SECONDS) {
+            [a, b, c, d] => i64::from(i32::from_ne_bytes([a, b, c, d])),
+            ref s => i64::from_ne_bytes(s.try_into().unwrap()),
+        }
     }
 
-    #[cfg(test)]
     pub fn pid(&self) -> i32 {
-        self.0.ut_pid
+        i32::from_ne_bytes(self.field(PID).try_into().unwrap())
     }
 
-    #[cfg(test)]
     pub fn host(&self) -> &[u8] {
-        field_str(&self.0.ut_host)
+        until_nul(self.field(HOST))
     }
 
-    #[cfg(test)]
-    pub fn inner_mut(&mut self) -> &mut libc::utmpx {
-        &mut self.0
+    /// A logged-in entry for tests: `user` and host "h" (an empty user
+    /// leaves the name unset).
+    pub fn user_entry(line: &[u8], user: &[u8], pid: i32) -> Record {
+        let mut r = Record::zeroed();
+        r.set_line(line);
+        r.set_kind(USER_PROCESS);
+        r.field_mut(PID).copy_from_slice(&pid.to_ne_bytes());
+        r.field_mut(USER)[..user.len()].copy_from_slice(user);
+        r.field_mut(HOST)[0] = b'h';
+        r
     }
 }
 
@@ -122,15 +200,20 @@ mod tests {
     }
 
     #[test]
+    #[cfg(all(target_arch = "x86_64", target_env = "musl"))]
+    fn x86_64_musl_layout() {
+        assert_eq!(SIZE, 400);
+        assert_eq!(LINE_SIZE, 32);
+        assert_eq!((SECONDS.at, SECONDS.len), (344, 8));
+    }
+
+    #[test]
     fn logout_keeps_pid_and_id() {
-        let mut r = Record::zeroed();
-        r.inner_mut().ut_type = libc::USER_PROCESS;
-        r.inner_mut().ut_pid = 42;
-        r.inner_mut().ut_user[0] = b'a' as libc::c_char;
-        r.inner_mut().ut_host[0] = b'h' as libc::c_char;
-        r.set_line(b"tty1");
+        let r = Record::user_entry(b"tty1", b"a", 42);
         let mut r = Record::from_bytes(&r.to_bytes());
         assert!(r.has_user());
+        assert_eq!(r.host(), b"h");
+        assert_eq!(r.kind(), USER_PROCESS);
         r.log_out(1000);
         assert!(!r.has_user());
         assert_eq!(r.host(), b"");

@@ -1,12 +1,13 @@
 //! tai64n: puts a TAI64N stamp in front of every line of its input.
+#![cfg_attr(not(test), no_main)]
 
-use rustix::stdio::{stdin, stdout};
-use supervise_proto::Tai64n;
-use tai64n::filter;
-use tai64n::stamper::Stamper;
-
-fn main() {
-    filter::default_sigpipe();
-    let mut stamper = Stamper::new(Tai64n::now);
-    std::process::exit(filter::run(&mut stamper, stdin(), stdout()));
-}
+// Entered from C's main (see supervise_proto::start): SIGPIPE keeps its
+// default, so like daemontools' filter it just ends when its reader goes.
+supervise_proto::c_main!(supervise_proto::start::SigPipe::Default, |_| {
+    let mut stamper = tai64n::stamper::Stamper::new(supervise_proto::Tai64n::now);
+    tai64n::filter::run(
+        &mut stamper,
+        rustix::stdio::stdin(),
+        rustix::stdio::stdout(),
+    )
+});

@@ -1,11 +1,14 @@
 //! tai64nlocal: turns TAI64N stamps at line starts into local time.
+#![cfg_attr(not(test), no_main)]
 
-use rustix::stdio::{stdin, stdout};
-use tai64n::filter;
-use tai64n::localtime::{Localizer, SystemZone};
-
-fn main() {
-    filter::default_sigpipe();
+// Entered from C's main (see supervise_proto::start): SIGPIPE keeps its
+// default, so like daemontools' filter it just ends when its reader goes.
+supervise_proto::c_main!(supervise_proto::start::SigPipe::Default, |_| {
+    use tai64n::localtime::{Localizer, SystemZone};
     let mut localizer = Localizer::new(SystemZone::new());
-    std::process::exit(filter::run(&mut localizer, stdin(), stdout()));
-}
+    tai64n::filter::run(
+        &mut localizer,
+        rustix::stdio::stdin(),
+        rustix::stdio::stdout(),
+    )
+});
