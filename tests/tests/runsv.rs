@@ -713,3 +713,34 @@ fn closed_standard_descriptors_become_dev_null() {
         assert!(theirs.starts_with("pipe:"), "runit 2.1.2: {theirs:?}");
     }
 }
+
+/// A ./run that leaves runsv's process group (chpst -P: setsid) is still
+/// reaped, and ./finish gets its exit code, as with runit (which waits
+/// for any child). Ours used to wait only for its own process group, so
+/// such a service stayed "run" forever.
+#[test]
+fn a_run_in_its_own_session_is_reaped() {
+    let mut suites = vec![Suite::ours()];
+    if let Some(r) = reference() {
+        suites.push(Suite::theirs(r));
+    }
+    let chpst = bin("chpst");
+    for suite in suites {
+        let mut sb = Sandbox::new();
+        let d = sb.path().join("svc");
+        make_service(
+            &d,
+            &format!("#!/bin/sh\nexec {} -P sh -c 'exit 3'\n", chpst.display()),
+        );
+        write_script(
+            d.join("finish"),
+            "#!/bin/sh\necho \"$@\" > args.new; mv args.new args\n",
+        );
+        let pid = start_runsv(&mut sb, &suite.runsv, &d);
+        wait_until("./finish with run's exit code", WAIT, || {
+            read(d.join("args")) == "3 0\n"
+        });
+        stop_runsv(&mut sb, pid, &d).expect("runsv exits on x");
+        sb.assert_no_leaks();
+    }
+}

@@ -326,6 +326,53 @@ fn killed_runsv_is_restarted() {
     }
 }
 
+/// With -P every runsv leads a session of its own; killed, it is still
+/// reaped and started again (runsvdir waits for any child, not only the
+/// ones in its process group).
+#[test]
+fn new_session_runsv_is_reaped_and_restarted() {
+    let session = |pid: u32| {
+        let stat = read(format!("/proc/{pid}/stat"));
+        let rest = stat
+            .rsplit_once(')')
+            .map(|r| r.1.to_string())
+            .unwrap_or_default();
+        rest.split_whitespace()
+            .nth(3)
+            .and_then(|s| s.parse::<u32>().ok())
+    };
+    let mut outcomes = Vec::new();
+    for suite in Suite::all() {
+        let mut sb = Sandbox::new();
+        let s = sb.join("s");
+        make_service(&s.join("a"), RUN);
+        let r = start(&mut sb, &suite, &["-P", "s"]);
+        let old = wait_children(r.pid, &["a"], RUNIT_BOUND)[0].0;
+        // The session is made between fork and exec: once runsv's run
+        // script has started, runsv has long been exec'd.
+        let old_sleep = wait_started(&s.join("a"), WAIT);
+        assert_eq!(session(old), Some(old), "{}", suite.name);
+        kill(old, Signal::KILL);
+        wait_until("old runsv gone", WAIT, || !alive(old));
+        std::fs::remove_file(s.join("a/started")).unwrap();
+        let new = wait_for("runsv restarted", RUNIT_BOUND, || {
+            runsv_children(r.pid)
+                .into_iter()
+                .find(|(p, n)| n == "a" && *p != old)
+        });
+        wait_started(&s.join("a"), WAIT);
+        assert_eq!(session(new.0), Some(new.0), "{}", suite.name);
+        kill(old_sleep, Signal::KILL);
+        let code = hangup(&mut sb, &r);
+        wait_until("new runsv gone", WAIT, || !alive(new.0));
+        sb.assert_no_leaks();
+        outcomes.push((code, unique_lines(&r.err)));
+    }
+    if outcomes.len() == 2 {
+        assert_eq!(outcomes[0], outcomes[1], "ours vs runit 2.1.2");
+    }
+}
+
 // ---------------------------------------------------------------------
 // Signals
 

@@ -11,9 +11,14 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::msg::write_fd;
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+use rustix::process::{Pid, Signal};
+use supervise_proto::errno_str;
+use supervise_proto::spawn::Spawn;
+
+use crate::msg::write_stderr;
 use crate::paths::Paths;
-use crate::sys;
 
 const FATAL: &str = "init: fatal: ";
 
@@ -35,62 +40,40 @@ pub fn parse(args: &[OsString]) -> Request {
 }
 
 fn fatal(msg: String) -> i32 {
-    write_fd(2, format!("{FATAL}{msg}\n").as_bytes());
+    write_stderr(format!("{FATAL}{msg}\n").as_bytes());
     111
 }
 
 /// Creates (or truncates) a flag file with mode 0644 and then sets its
 /// mode to owner-execute only.
 fn set_flag(path: &Path) -> Result<(), String> {
-    let c = sys::cstring(path);
-    // SAFETY: valid C string; the descriptor is closed at once.
-    let fd = unsafe {
-        libc::open(
-            c.as_ptr(),
-            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_NONBLOCK | libc::O_CLOEXEC,
-            0o644 as libc::c_uint,
-        )
-    };
-    if fd == -1 {
-        return Err(format!(
-            "unable to create {}: {}",
-            path.display(),
-            sys::errstr()
-        ));
-    }
-    unsafe { libc::close(fd) };
-    if unsafe { libc::chmod(c.as_ptr(), 0o100) } == -1 {
-        return Err(format!(
-            "unable to chmod {}: {}",
-            path.display(),
-            sys::errstr()
-        ));
-    }
-    Ok(())
+    let flags =
+        OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    // Closed at once: only the file and its mode matter.
+    rustix::fs::open(path, flags, Mode::from_raw_mode(0o644))
+        .map_err(|e| format!("unable to create {}: {}", path.display(), errno_str(e)))?;
+    rustix::fs::chmod(path, Mode::from_raw_mode(0o100))
+        .map_err(|e| format!("unable to chmod {}: {}", path.display(), errno_str(e)))
 }
 
 /// Takes the reboot flag away (a missing file is fine).
 fn clear_flag(path: &Path) -> Result<(), String> {
-    let c = sys::cstring(path);
-    // SAFETY: valid C string.
-    if unsafe { libc::chmod(c.as_ptr(), 0) } == -1 && sys::errno() != libc::ENOENT {
-        return Err(format!(
+    match rustix::fs::chmod(path, Mode::empty()) {
+        Ok(()) | Err(Errno::NOENT) => Ok(()),
+        Err(e) => Err(format!(
             "unable to chmod {}: {}",
             path.display(),
-            sys::errstr()
-        ));
+            errno_str(e)
+        )),
     }
-    Ok(())
 }
 
 /// The whole program; returns the exit code.
 pub fn main(args: &[OsString]) -> i32 {
     let paths = Paths::for_this_process();
     if std::process::id() == 1 {
-        let bin = sys::cstring(&paths.runit_bin);
-        let argv0 = sys::cstring("runit");
-        sys::exec(&bin, &argv0, &sys::environment());
-        return fatal(format!("unable to start runit: {}", sys::errstr()));
+        let e = Spawn::new(&paths.runit_bin).argv0("runit").exec();
+        return fatal(format!("unable to start runit: {}", errno_str(e)));
     }
     let result = match parse(args) {
         Request::Usage => {
@@ -98,7 +81,7 @@ pub fn main(args: &[OsString]) -> i32 {
                 .first()
                 .map(|a| a.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "runit-init".into());
-            write_fd(2, format!("usage: {prog} 0|6\n\n").as_bytes());
+            write_stderr(format!("usage: {prog} 0|6\n\n").as_bytes());
             return 0;
         }
         Request::Halt => set_flag(&paths.stopit).and_then(|()| clear_flag(&paths.reboot)),
@@ -108,7 +91,7 @@ pub fn main(args: &[OsString]) -> i32 {
         return fatal(msg);
     }
     // runit-init does not report a failed signal; runit may not be PID 1.
-    sys::kill(1, libc::SIGCONT);
+    let _ = rustix::process::kill_process(Pid::INIT, Signal::CONT);
     0
 }
 

@@ -34,29 +34,15 @@ impl Line {
     }
 }
 
-/// Writes raw bytes to a descriptor, retrying on EINTR and short writes;
-/// errors are dropped (there is nowhere to report them).
-pub fn write_fd(fd: i32, bytes: &[u8]) {
-    let mut off = 0;
-    while off < bytes.len() {
-        // SAFETY: the pointer and length describe a live slice.
-        let n = unsafe { libc::write(fd, bytes[off..].as_ptr().cast(), bytes.len() - off) };
-        if n < 0 {
-            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return;
-        }
-        if n == 0 {
-            return;
-        }
-        off += n as usize;
-    }
+/// Writes raw bytes to standard error, retrying on EINTR and short
+/// writes; errors are dropped (there is nowhere to report them).
+pub fn write_stderr(bytes: &[u8]) {
+    let _ = supervise_proto::fdio::write_all(rustix::stdio::stderr(), bytes);
 }
 
 /// Prints one line on standard error.
 pub fn say(line: &Line) {
-    write_fd(2, line.text().as_bytes());
+    write_stderr(line.text().as_bytes());
 }
 
 /// Prints several lines.

@@ -7,10 +7,16 @@
 //! children, then act. Decisions come from [`crate::stages`].
 
 use std::collections::HashMap;
-use std::ffi::CString;
+use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
-use crate::msg::{say, say_all, write_fd, Line, ID};
+use rustix::fs::Mode;
+use rustix::process::Signal;
+use rustix::system::RebootCommand;
+use supervise_proto::errno_str;
+use supervise_proto::spawn::{fork_run, Group, Mask, Spawn};
+
+use crate::msg::{say, say_all, Line, FATAL, ID, WARNING};
 use crate::paths::Paths;
 use crate::stages::{after_ctrlaltdel, answer, stage_ended, Answer, Exit, Next, Requests, StageNo};
 use crate::sys;
@@ -27,48 +33,43 @@ const FORK_PAUSE: Duration = Duration::from_secs(5);
 /// Exit codes of a container's init when the kernel does not let it call
 /// reboot(2): what the parent would have seen had the kernel ended the
 /// namespace (128 + SIGHUP for a reboot, 128 + SIGINT for a halt).
-pub const CONTAINER_EXIT_REBOOT: i32 = 128 + libc::SIGHUP;
-pub const CONTAINER_EXIT_HALT: i32 = 128 + libc::SIGINT;
+pub const CONTAINER_EXIT_REBOOT: i32 = 128 + Signal::HUP.as_raw();
+pub const CONTAINER_EXIT_HALT: i32 = 128 + Signal::INT.as_raw();
 
 /// The signals PID 1 takes through its signalfd. runit blocks ALRM, HUP,
 /// PIPE and TERM and never looks at them; CHLD, CONT and INT are requests;
 /// PWR is Debian's addition.
-const SIGNALS: [i32; 8] = [
-    libc::SIGALRM,
-    libc::SIGCHLD,
-    libc::SIGCONT,
-    libc::SIGHUP,
-    libc::SIGINT,
-    libc::SIGPIPE,
-    libc::SIGTERM,
-    libc::SIGPWR,
+const SIGNALS: [Signal; 8] = [
+    Signal::ALARM,
+    Signal::CHILD,
+    Signal::CONT,
+    Signal::HUP,
+    Signal::INT,
+    Signal::PIPE,
+    Signal::TERM,
+    Signal::POWER,
 ];
 
 pub struct Init {
     paths: Paths,
     stage_names: [String; 3],
-    console: CString,
-    sigfd: i32,
-    env: Vec<CString>,
+    sigfd: Option<OwnedFd>,
     /// PID 1 of a PID namespace that is not the machine's: SIGTERM asks
     /// for a shutdown, and a refused reboot(2) ends runit with a code.
     container: bool,
     req: Requests,
     /// Exit statuses of reaped children we still care about.
-    ended: HashMap<i32, Exit>,
-    watched: Vec<i32>,
+    ended: HashMap<u32, Exit>,
+    watched: Vec<u32>,
 }
 
 impl Init {
     pub fn new(paths: Paths, container: bool) -> Init {
         let stage_names = paths.stages.clone().map(|p| p.display().to_string());
-        let console = sys::cstring(&paths.console);
         Init {
             paths,
             stage_names,
-            console,
-            sigfd: -1,
-            env: sys::environment(),
+            sigfd: None,
             container,
             req: Requests::default(),
             ended: HashMap::new(),
@@ -86,7 +87,7 @@ impl Init {
             match self.supervise(st, pid) {
                 Next::Run(n) => st = n,
                 Next::RestartStage2 => {
-                    sys::kill(-pid, libc::SIGKILL);
+                    sys::kill_group(pid, Signal::KILL);
                     self.pause(RESTART_PAUSE);
                     say(&Line::Warn("restarting.".into()));
                     st = 1;
@@ -97,36 +98,34 @@ impl Init {
     }
 
     fn boot(&mut self) {
-        // SAFETY: plain calls; failures are harmless (setsid fails when
-        // already a session leader, reboot(CAD_OFF) inside a namespace).
-        unsafe { libc::setsid() };
+        // Failures are harmless: setsid fails when already a session
+        // leader, reboot(CAD_OFF) inside a namespace.
+        let _ = rustix::process::setsid();
         self.sigfd = sys::block_to_signalfd(&SIGNALS);
-        let fd = sys::open_write(&self.console);
-        if fd != -1 {
-            sys::move_fd(fd, &[0, 1, 2]);
+        if let Some(fd) = sys::open_write(&self.paths.console) {
+            sys::move_to_stdio(fd, &[0, 1, 2]);
         }
         // Ctrl-Alt-Del now sends SIGINT to PID 1 instead of rebooting.
-        unsafe { libc::reboot(libc::RB_DISABLE_CAD) };
+        let _ = rustix::system::reboot(RebootCommand::CadOff);
         say(&Line::Info(format!("{ID}: booting.")));
     }
 
     /// Reopens the console as standard error, in case it changed.
     fn reget_stderr(&self) {
-        let fd = sys::open_write(&self.console);
-        if fd != -1 {
-            sys::move_fd(fd, &[2]);
+        if let Some(fd) = sys::open_write(&self.paths.console) {
+            sys::move_to_stdio(fd, &[2]);
         }
     }
 
     /// Waits for a signal or `timeout`, notes requests and reaps children.
     fn wait_event(&mut self, timeout: Option<Duration>) {
-        sys::poll_readable(self.sigfd, timeout);
-        for s in sys::read_signals(self.sigfd) {
+        sys::poll_readable(self.sigfd.as_ref(), timeout);
+        for s in sys::read_signals(self.sigfd.as_ref()) {
             match s {
-                libc::SIGCONT => self.req.cont = true,
-                libc::SIGINT => self.req.int = true,
-                libc::SIGPWR => self.req.power = true,
-                libc::SIGTERM if self.container => self.req.power = true,
+                Signal::CONT => self.req.cont = true,
+                Signal::INT => self.req.int = true,
+                Signal::POWER => self.req.power = true,
+                Signal::TERM if self.container => self.req.power = true,
                 _ => {}
             }
         }
@@ -134,14 +133,14 @@ impl Init {
     }
 
     fn reap(&mut self) {
-        for (pid, w) in sys::reap_all() {
+        for (pid, exit) in sys::reap_all() {
             if self.watched.contains(&pid) {
-                self.ended.insert(pid, Exit::from_wait_status(w));
+                self.ended.insert(pid, exit);
             }
         }
     }
 
-    fn take_exit(&mut self, pid: i32) -> Option<Exit> {
+    fn take_exit(&mut self, pid: u32) -> Option<Exit> {
         let e = self.ended.remove(&pid)?;
         self.watched.retain(|&p| p != pid);
         Some(e)
@@ -158,64 +157,61 @@ impl Init {
         }
     }
 
-    /// Forks a child that becomes `prog`; retries every 5 s when fork fails.
-    fn spawn(&mut self, name: &str, stage1: bool, setsid: bool) -> i32 {
-        let path = sys::cstring(name);
-        let enter = Line::Info(format!("enter stage: {name}")).text();
+    /// Starts `name` as runit starts its children; retries every 5 s
+    /// when fork fails. Stage 1 gets the console as its terminal on
+    /// descriptor 0; other stages (`setsid`) a session of their own.
+    fn spawn(&mut self, name: &str, stage1: bool, setsid: bool) -> u32 {
+        let mut child = Spawn::new(name)
+            // Every signal unblocked and back at its default. runit 2.1.2
+            // left SIGCONT ignored (fixed in 2.3.0).
+            .mask(Mask::Empty)
+            .announce(Line::Info(format!("enter stage: {name}")).text())
+            .failure_message(format!("{FATAL}unable to start child: {name}: "))
+            // runit's child exits 0 here, so an unstartable stage counts
+            // as one that succeeded.
+            .failure_code(0);
+        for sig in [
+            Signal::CONT,
+            Signal::CHILD,
+            Signal::INT,
+            Signal::TERM,
+            Signal::HUP,
+            Signal::ALARM,
+            Signal::POWER,
+        ] {
+            child = child.reset_signal(sig.as_raw());
+        }
+        if stage1 {
+            child = child.controlling_tty(
+                &self.paths.console,
+                0,
+                format!("{WARNING}unable to open /dev/console: "),
+            );
+        } else if setsid {
+            child = child.group(Group::NewSession);
+        }
         loop {
-            let pid = sys::fork();
-            if pid > 0 {
-                self.watched.push(pid);
-                return pid;
+            match child.spawn() {
+                Ok(pid) => {
+                    self.watched.push(pid);
+                    return pid;
+                }
+                Err(e) => say(&Line::Fatal(format!(
+                    "unable to fork for \"{name}\" pausing: {}",
+                    errno_str(e)
+                ))),
             }
-            if pid == 0 {
-                self.child(&path, &enter, name, stage1, setsid);
-            }
-            say(&Line::Fatal(format!(
-                "unable to fork for \"{name}\" pausing: {}",
-                sys::errstr()
-            )));
             self.pause(FORK_PAUSE);
         }
     }
 
-    /// The child side of [`Init::spawn`]: never returns.
-    fn child(&self, path: &CString, enter: &str, name: &str, stage1: bool, setsid: bool) -> ! {
-        if stage1 {
-            // Stage 1 gets the console as its terminal on descriptor 0.
-            // SAFETY: plain descriptor calls.
-            let fd = unsafe { libc::open(self.console.as_ptr(), libc::O_RDWR) };
-            if fd != -1 {
-                unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) };
-                sys::move_fd(fd, &[0]);
-            } else {
-                say(&Line::Warn(format!(
-                    "unable to open /dev/console: {}",
-                    sys::errstr()
-                )));
-            }
-        } else if setsid {
-            unsafe { libc::setsid() };
-        }
-        sys::reset_signals_for_exec();
-        write_fd(2, enter.as_bytes());
-        sys::exec(path, path, &self.env);
-        say(&Line::Fatal(format!(
-            "unable to start child: {name}: {}",
-            sys::errstr()
-        )));
-        // runit's child exits 0 here, so an unstartable stage counts as
-        // one that succeeded.
-        sys::exit_now(0)
-    }
-
-    fn spawn_stage(&mut self, st: StageNo) -> i32 {
+    fn spawn_stage(&mut self, st: StageNo) -> u32 {
         let name = self.stage_names[st].clone();
         self.spawn(&name, st == 0, true)
     }
 
     /// Watches stage `st` (process `pid`) until it ends or is stopped.
-    fn supervise(&mut self, st: StageNo, pid: i32) -> Next {
+    fn supervise(&mut self, st: StageNo, pid: u32) -> Next {
         loop {
             if let Some(exit) = self.take_exit(pid) {
                 let (lines, next) = stage_ended(st, &self.stage_names[st], exit);
@@ -238,9 +234,8 @@ impl Init {
                     }
                     let stopit = sys::owner_executable(&self.paths.stopit);
                     if after_ctrlaltdel(&mut self.req, run_ctrlaltdel, stopit) {
-                        let p = sys::cstring(&self.paths.stopit);
-                        // SAFETY: valid C string. A missing file is fine.
-                        unsafe { libc::chmod(p.as_ptr(), 0) };
+                        // A missing file is fine.
+                        let _ = rustix::fs::chmod(&self.paths.stopit, Mode::empty());
                         self.stop_stage2(pid);
                         say(&Line::Info(format!(
                             "leave stage: {}",
@@ -271,8 +266,8 @@ impl Init {
     }
 
     /// SIGTERM to stage 2, then SIGKILL if it is still there after 5 s.
-    fn stop_stage2(&mut self, pid: i32) {
-        sys::kill(pid, libc::SIGTERM);
+    fn stop_stage2(&mut self, pid: u32) {
+        sys::kill(pid, Signal::TERM);
         let end = Instant::now() + STOP_GRACE;
         loop {
             if self.take_exit(pid).is_some() {
@@ -286,7 +281,7 @@ impl Init {
         say(&Line::Warn(
             "stage 2 not terminated, sending sigkill...".into(),
         ));
-        sys::kill(pid, libc::SIGKILL);
+        sys::kill(pid, Signal::KILL);
         while self.take_exit(pid).is_none() {
             self.wait_event(Some(TICK));
         }
@@ -299,19 +294,25 @@ impl Init {
         say(&Line::Info(
             "sending KILL signal to all processes...".into(),
         ));
-        sys::kill(-1, libc::SIGKILL);
+        sys::kill_all(Signal::KILL);
         let reboot = sys::owner_executable(&self.paths.reboot);
-        let pid = sys::fork();
-        if pid <= 0 {
-            self.reboot_system(reboot);
-            if pid == 0 {
-                sys::exit_now(1);
+        // SAFETY: PID 1 is single-threaded, so the child may go on as
+        // runit; the closure returns, and the child _exits with 1.
+        let forked = unsafe {
+            fork_run(|| {
+                self.reboot_system(reboot);
+                1
+            })
+        };
+        match forked {
+            Ok(pid) => {
+                self.watched.push(pid);
+                while self.take_exit(pid).is_none() {
+                    self.wait_event(Some(TICK));
+                }
             }
-        } else {
-            self.watched.push(pid);
-            while self.take_exit(pid).is_none() {
-                self.wait_event(Some(TICK));
-            }
+            // No child: runit then tries from PID 1 itself.
+            Err(_) => self.reboot_system(reboot),
         }
         // Still here: the kernel refused. A container's init ends itself
         // so that the container ends; a machine's init must stay.
@@ -330,7 +331,7 @@ impl Init {
     fn sync_if_wanted(&self) {
         // runit syncs unless stat(2) finds the nosync file.
         if std::fs::metadata(&self.paths.nosync).is_err() {
-            sys::sync();
+            rustix::fs::sync();
         }
     }
 
@@ -339,17 +340,17 @@ impl Init {
         if reboot {
             say(&Line::Info("system reboot.".into()));
             self.sync_if_wanted();
-            sys::reboot(libc::RB_AUTOBOOT);
+            let _ = rustix::system::reboot(RebootCommand::Restart);
             return;
         }
         say(&Line::Info("power off...".into()));
         self.sync_if_wanted();
-        sys::reboot(libc::RB_POWER_OFF);
+        let _ = rustix::system::reboot(RebootCommand::PowerOff);
         if !self.container {
             std::thread::sleep(Duration::from_secs(2));
         }
         say(&Line::Info("system halt.".into()));
         self.sync_if_wanted();
-        sys::reboot(libc::RB_HALT_SYSTEM);
+        let _ = rustix::system::reboot(RebootCommand::Halt);
     }
 }

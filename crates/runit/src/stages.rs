@@ -10,22 +10,7 @@
 use crate::msg::Line;
 
 /// How a stage process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    Code(i32),
-    Signal(i32),
-}
-
-impl Exit {
-    /// Decodes a wait(2) status.
-    pub fn from_wait_status(w: i32) -> Exit {
-        if libc::WIFSIGNALED(w) {
-            Exit::Signal(libc::WTERMSIG(w))
-        } else {
-            Exit::Code(libc::WEXITSTATUS(w))
-        }
-    }
-}
+pub use supervise_proto::wait::Exit;
 
 /// Stage numbers are 0, 1, 2 for /etc/runit/1, 2, 3.
 pub type StageNo = usize;
@@ -214,13 +199,6 @@ mod tests {
             ]
         );
         assert_eq!(n, Next::Run(2));
-    }
-
-    #[test]
-    fn wait_status_decoding() {
-        assert_eq!(Exit::from_wait_status(100 << 8), Exit::Code(100));
-        assert_eq!(Exit::from_wait_status(9), Exit::Signal(9));
-        assert_eq!(Exit::from_wait_status(0x80 | 11), Exit::Signal(11));
     }
 
     #[test]

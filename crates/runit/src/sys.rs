@@ -1,49 +1,25 @@
 //! Thin wrappers over the system calls PID 1 needs, kept in one place so
-//! the loop in [`crate::pid1`] reads as runit's logic.
-//!
-//! PID 1 is single-threaded, so forking and then running ordinary code in
-//! the child before execve is sound.
+//! the loop in [`crate::pid1`] reads as runit's logic. Starting processes
+//! is supervise_proto's spawn module; what is left on libc here is what
+//! rustix does not offer: signal masks, signalfd and kill(-1).
 
-use std::ffi::{CString, OsStr};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 use std::path::Path;
 use std::time::Duration;
 
-/// The calling thread's errno.
-pub fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
-}
-
-/// runit's text for the current errno.
-pub fn errstr() -> &'static str {
-    supervise_proto::errstr::raw_errno_str(errno())
-}
-
-pub fn cstring(p: impl AsRef<OsStr>) -> CString {
-    // Paths and environment entries cannot hold NUL bytes.
-    CString::new(p.as_ref().as_bytes()).unwrap_or_default()
-}
-
-/// The environment, as execve wants it.
-pub fn environment() -> Vec<CString> {
-    std::env::vars_os()
-        .map(|(k, v)| {
-            let mut b = k.as_bytes().to_vec();
-            b.push(b'=');
-            b.extend_from_slice(v.as_bytes());
-            CString::new(b).unwrap_or_default()
-        })
-        .collect()
-}
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::fs::{Mode, OFlags};
+use rustix::process::{Pid, Signal};
+use supervise_proto::wait::{self, Exit};
 
 /// A signal set.
-pub fn sigset(sigs: &[i32]) -> libc::sigset_t {
+fn sigset(sigs: &[Signal]) -> libc::sigset_t {
     // SAFETY: sigset_t is plain data; sigemptyset initialises it.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
-        for &s in sigs {
-            libc::sigaddset(&mut set, s);
+        for s in sigs {
+            libc::sigaddset(&mut set, s.as_raw());
         }
         set
     }
@@ -52,50 +28,36 @@ pub fn sigset(sigs: &[i32]) -> libc::sigset_t {
 /// Blocks `sigs` and returns a non-blocking, close-on-exec signalfd that
 /// reports them. Blocked signals are queued even for PID 1 (the kernel
 /// drops only unblocked, unhandled ones), so no handlers are needed.
-pub fn block_to_signalfd(sigs: &[i32]) -> i32 {
+pub fn block_to_signalfd(sigs: &[Signal]) -> Option<OwnedFd> {
     let set = sigset(sigs);
-    // SAFETY: valid set pointers.
+    // SAFETY: valid set pointers; a descriptor signalfd returns is new
+    // and ours to own.
     unsafe {
         libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC)
+        let fd = libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC);
+        (fd >= 0).then(|| OwnedFd::from_raw_fd(fd))
     }
 }
 
-/// Reads every pending signal number from a signalfd.
-pub fn read_signals(fd: i32) -> Vec<i32> {
+/// Reads every pending signal from a signalfd.
+pub fn read_signals(fd: Option<&OwnedFd>) -> Vec<Signal> {
+    const INFO: usize = std::mem::size_of::<libc::signalfd_siginfo>();
     let mut out = Vec::new();
-    if fd < 0 {
+    let Some(fd) = fd else {
         return out;
+    };
+    let mut info = [0u8; INFO];
+    while rustix::io::read(fd, &mut info) == Ok(INFO) {
+        // ssi_signo, a u32, is the record's first field.
+        let signo = u32::from_ne_bytes([info[0], info[1], info[2], info[3]]);
+        out.extend(Signal::from_named_raw(signo as i32));
     }
-    loop {
-        // SAFETY: signalfd_siginfo is plain data and the buffer is its size.
-        let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-        let n = unsafe {
-            libc::read(
-                fd,
-                (&mut info as *mut libc::signalfd_siginfo).cast(),
-                std::mem::size_of::<libc::signalfd_siginfo>(),
-            )
-        };
-        if n != std::mem::size_of::<libc::signalfd_siginfo>() as isize {
-            return out;
-        }
-        out.push(info.ssi_signo as i32);
-    }
+    out
 }
 
 /// Waits until `fd` is readable or `timeout` passes (None: forever).
-pub fn poll_readable(fd: i32, timeout: Option<Duration>) {
-    let ms = match timeout {
-        None => -1,
-        Some(d) => d.as_millis().min(i32::MAX as u128) as i32,
-    };
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    if fd < 0 {
+pub fn poll_readable(fd: Option<&OwnedFd>, timeout: Option<Duration>) {
+    let Some(fd) = fd else {
         // No signalfd: fall back to sleeping in slices, reaping on return.
         std::thread::sleep(
             timeout
@@ -103,23 +65,19 @@ pub fn poll_readable(fd: i32, timeout: Option<Duration>) {
                 .min(Duration::from_secs(1)),
         );
         return;
-    }
-    // SAFETY: one valid pollfd.
-    unsafe { libc::poll(&mut p, 1, ms) };
+    };
+    let ts = timeout.map(|d| Timespec {
+        tv_sec: d.as_secs().min(i64::MAX as u64) as i64,
+        tv_nsec: d.subsec_nanos() as i64,
+    });
+    let _ = poll(&mut [PollFd::new(fd, PollFlags::IN)], ts.as_ref());
 }
 
-/// Collects every child that has ended: (pid, wait status).
-pub fn reap_all() -> Vec<(i32, i32)> {
-    let mut out = Vec::new();
-    loop {
-        let mut w = 0;
-        // SAFETY: plain waitpid.
-        let pid = unsafe { libc::waitpid(-1, &mut w, libc::WNOHANG) };
-        if pid <= 0 {
-            return out;
-        }
-        out.push((pid, w));
-    }
+/// Collects every child that has ended: (pid, how it ended).
+pub fn reap_all() -> Vec<(u32, Exit)> {
+    std::iter::from_fn(wait::reap)
+        .map(|(pid, st)| (pid, st.exit()))
+        .collect()
 }
 
 /// Whether `path` exists and its owner may execute it (stat follows
@@ -133,76 +91,46 @@ pub fn owner_executable(path: &Path) -> bool {
 
 /// Opens `path` write-only and non-blocking, as runit opens the console
 /// (a console that cannot take output must never stall PID 1).
-pub fn open_write(path: &CString) -> i32 {
-    // SAFETY: valid C string.
-    unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_NONBLOCK) }
+pub fn open_write(path: &Path) -> Option<OwnedFd> {
+    rustix::fs::open(path, OFlags::WRONLY | OFlags::NONBLOCK, Mode::empty()).ok()
 }
 
-/// Makes `fd` the descriptor `to`, closing the original when it differs.
-pub fn move_fd(fd: i32, to: &[i32]) {
-    for &t in to {
-        // SAFETY: plain descriptor calls.
-        unsafe { libc::dup2(fd, t) };
+/// Makes `fd` each of the standard descriptors in `to` (0, 1, 2), closing
+/// the original unless it is one of them.
+pub fn move_to_stdio(fd: OwnedFd, to: &[i32]) {
+    let raw = fd.as_raw_fd();
+    for &t in to.iter().filter(|&&t| t != raw) {
+        let _ = match t {
+            0 => rustix::stdio::dup2_stdin(&fd),
+            1 => rustix::stdio::dup2_stdout(&fd),
+            _ => rustix::stdio::dup2_stderr(&fd),
+        };
     }
-    if !to.contains(&fd) {
-        unsafe { libc::close(fd) };
-    }
-}
-
-pub fn kill(pid: i32, sig: i32) -> i32 {
-    // SAFETY: plain kill.
-    unsafe { libc::kill(pid, sig) }
-}
-
-pub fn fork() -> i32 {
-    // SAFETY: the process is single-threaded.
-    unsafe { libc::fork() }
-}
-
-pub fn exit_now(code: i32) -> ! {
-    // SAFETY: _exit never returns.
-    unsafe { libc::_exit(code) }
-}
-
-/// In a freshly forked child: unblock every signal and give the ones runit
-/// may have changed their default action back. Rust's runtime ignores
-/// SIGPIPE; upstream 2.1.2 left SIGCONT ignored (fixed in 2.3.0).
-pub fn reset_signals_for_exec() {
-    // SAFETY: plain signal calls on valid arguments.
-    unsafe {
-        for s in [
-            libc::SIGPIPE,
-            libc::SIGCONT,
-            libc::SIGCHLD,
-            libc::SIGINT,
-            libc::SIGTERM,
-            libc::SIGHUP,
-            libc::SIGALRM,
-            libc::SIGPWR,
-        ] {
-            libc::signal(s, libc::SIG_DFL);
-        }
-        let empty = sigset(&[]);
-        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+    if to.contains(&raw) {
+        let _ = fd.into_raw_fd();
     }
 }
 
-/// execve(path, [path], env); returns only on failure.
-pub fn exec(path: &CString, argv0: &CString, env: &[CString]) {
-    let argv = [argv0.as_ptr(), std::ptr::null()];
-    let mut envp: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
-    envp.push(std::ptr::null());
-    // SAFETY: NULL-terminated arrays of valid C strings.
-    unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+fn pid(p: u32) -> Option<Pid> {
+    Pid::from_raw(p as i32)
 }
 
-pub fn sync() {
-    // SAFETY: plain sync.
-    unsafe { libc::sync() };
+/// Signals one process; errors are runit's to ignore.
+pub fn kill(p: u32, sig: Signal) {
+    if let Some(p) = pid(p) {
+        let _ = rustix::process::kill_process(p, sig);
+    }
 }
 
-/// reboot(2); returns only when the kernel refused.
-pub fn reboot(cmd: i32) -> i32 {
-    // SAFETY: plain reboot.
-    unsafe { libc::reboot(cmd) }
+/// Signals the process group `p` leads.
+pub fn kill_group(p: u32, sig: Signal) {
+    if let Some(p) = pid(p) {
+        let _ = rustix::process::kill_process_group(p, sig);
+    }
+}
+
+/// Signals every process but PID 1 itself (kill(-1), which rustix lacks).
+pub fn kill_all(sig: Signal) {
+    // SAFETY: a plain system call on integer arguments.
+    unsafe { libc::kill(-1, sig.as_raw()) };
 }

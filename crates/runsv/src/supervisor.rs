@@ -12,7 +12,7 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::fs::{open, stat, FileType, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::pipe::{pipe_with, PipeFlags};
-use rustix::process::{kill_process, waitpid, Pid, Signal, WaitOptions};
+use rustix::process::{kill_process, Pid, Signal};
 use supervise_proto::selfpipe::{self, Signals};
 use supervise_proto::svdir::{control_script, DOWN, FINISH, LOG, LOG_FILES, MAIN_FILES};
 use supervise_proto::wait::Wstat;
@@ -50,7 +50,7 @@ impl Supervisor {
     /// Prepares the directory (chdir, supervise/, locks, FIFOs); on failure
     /// returns runit's exit code after printing its message.
     pub fn start(dir: &OsStr, msg: Messages) -> Result<Supervisor, i32> {
-        let signals = Signals::install(&[libc::SIGCHLD, libc::SIGTERM])
+        let signals = Signals::install(&[Signal::CHILD.as_raw(), Signal::TERM.as_raw()])
             .map_err(|e| msg.fatal("unable to create selfpipe", e))?;
         rustix::process::chdir(dir).map_err(|e| msg.fatal("unable to change to directory", e))?;
 
@@ -185,20 +185,16 @@ impl Supervisor {
 
     /// Collects every exited child: the service, the log, control scripts.
     fn reap(&mut self) {
-        loop {
-            let (pid, wstat) = match waitpid(None, WaitOptions::NOHANG) {
-                Ok(Some((pid, st))) => (pid.as_raw_nonzero().get() as u32, st.as_raw()),
-                Ok(None) | Err(Errno::CHILD) => return,
-                Err(Errno::INTR) => continue,
-                Err(_) => return,
-            };
+        // Any child, also one that left runsv's process group (a ./run
+        // that called setsid).
+        while let Some((pid, wstat)) = supervise_proto::wait::reap() {
             for &w in self.services() {
                 let s = self.svc(w);
                 if s.pid == pid {
-                    self.child_exited(w, wstat);
+                    self.child_exited(w, wstat.raw());
                 } else if matches!(s.busy, Some((p, _)) if p == pid) {
                     let (_, action) = s.busy.take().unwrap_or((0, Action::Nothing));
-                    let handled = Wstat::from_raw(wstat).code() == Some(0);
+                    let handled = wstat.code() == Some(0);
                     self.finish_step(w, action, handled);
                 }
             }

@@ -74,9 +74,10 @@ impl Signals {
                 libc::sigaction(sig, &sa, std::ptr::null_mut())
             };
             if rc != 0 {
-                // SAFETY: reading errno right after the failed call.
-                let e = unsafe { *libc::__errno_location() };
-                return Err(rustix::io::Errno::from_raw_os_error(e));
+                let e = std::io::Error::last_os_error();
+                return Err(
+                    rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::INVAL)
+                );
             }
         }
         Ok(Signals { pipe: r, _wake: w })
@@ -106,17 +107,30 @@ mod tests {
     fn a_signal_sets_its_flag_and_wakes_the_pipe() {
         let s = Signals::install(&[libc::SIGALRM]).unwrap();
         assert!(!take(&ALRM));
-        // SAFETY: raising a signal whose handler was just installed.
-        unsafe { libc::raise(libc::SIGALRM) };
+        let me = rustix::process::getpid();
+        rustix::process::kill_process(me, rustix::process::Signal::ALARM).unwrap();
         let mut fds = [rustix::event::PollFd::new(
             &s.pipe,
             rustix::event::PollFlags::IN,
         )];
+        // Sent to the process, the signal may reach another test thread a
+        // moment later: wait for the pipe, with a deadline.
+        let deadline = rustix::event::Timespec {
+            tv_sec: 10,
+            tv_nsec: 0,
+        };
+        let ready = loop {
+            match rustix::event::poll(&mut fds, Some(&deadline)) {
+                // It may interrupt this very poll.
+                Err(rustix::io::Errno::INTR) => continue,
+                r => break r.unwrap(),
+            }
+        };
+        assert_eq!(ready, 1);
         let zero = rustix::event::Timespec {
             tv_sec: 0,
             tv_nsec: 0,
         };
-        assert_eq!(rustix::event::poll(&mut fds, Some(&zero)).unwrap(), 1);
         s.drain();
         assert!(take(&ALRM));
         assert!(!take(&ALRM));

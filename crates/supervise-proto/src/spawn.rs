@@ -360,8 +360,7 @@ impl<'a> Spawn<'a> {
             .iter()
             .any(|&(src, _)| moves.iter().any(|&(s, d)| d == src && s != src));
         let park_at = overlap.then(|| self.lowest_free());
-        // SAFETY: the C library's own accessor; reads a constant.
-        let rtmax = unsafe { libc::__libc_current_sigrtmax() };
+        let rtmax = libc::SIGRTMAX();
         Ok(Prepared {
             spawn: self,
             argv,
@@ -369,8 +368,7 @@ impl<'a> Spawn<'a> {
             paths,
             moves,
             park_at,
-            // SAFETY: sigset_t is plain data; filled in before use.
-            parent_mask: unsafe { std::mem::zeroed() },
+            parent_mask: empty_set(),
             rtmax: rtmax.clamp(31, 127),
             report,
         })
@@ -444,6 +442,15 @@ fn block_all() -> libc::sigset_t {
         libc::sigfillset(&mut all);
         libc::sigprocmask(libc::SIG_SETMASK, &all, &mut old);
         old
+    }
+}
+
+fn empty_set() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data that sigemptyset initialises.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        set
     }
 }
 
@@ -633,15 +640,7 @@ fn reset_signals(p: &Prepared) {
     }
     match s.mask {
         Mask::Parent => set_mask(&p.parent_mask),
-        Mask::Empty => {
-            // SAFETY: sigemptyset initialises the set.
-            let empty = unsafe {
-                let mut set: libc::sigset_t = std::mem::zeroed();
-                libc::sigemptyset(&mut set);
-                set
-            };
-            set_mask(&empty);
-        }
+        Mask::Empty => set_mask(&empty_set()),
     }
 }
 

@@ -8,7 +8,11 @@
 //! start-up time. What the runtime did that matters is done here instead.
 
 use std::ffi::{c_char, c_int, CStr, OsString};
+use std::os::fd::{BorrowedFd, IntoRawFd};
 use std::os::unix::ffi::OsStringExt;
+
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
 
 /// What to do with SIGPIPE.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -27,14 +31,17 @@ pub enum SigPipe {
 /// standard output or error; then sets SIGPIPE's disposition.
 pub fn init(sigpipe: SigPipe) {
     for fd in 0..3 {
-        // SAFETY: plain system calls on descriptor numbers; the descriptor
-        // opened is meant to stay open for the life of the process.
-        unsafe {
-            if libc::fcntl(fd, libc::F_GETFD) == -1
-                && *libc::__errno_location() == libc::EBADF
-                && libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) == -1
-            {
-                libc::abort();
+        // SAFETY: the number is only asked about (F_GETFD), never read,
+        // written or closed through.
+        let probe = unsafe { BorrowedFd::borrow_raw(fd) };
+        if rustix::io::fcntl_getfd(probe) == Err(Errno::BADF) {
+            // open(2) takes the lowest free number: this one. It stays
+            // open for the life of the process.
+            match rustix::fs::open(c"/dev/null", OFlags::RDWR, Mode::empty()) {
+                Ok(null) => {
+                    let _ = null.into_raw_fd();
+                }
+                Err(_) => std::process::abort(),
             }
         }
     }

@@ -2,7 +2,7 @@
 //! status runit hands on to ./finish.
 
 use rustix::io::Errno;
-use rustix::process::{waitpid, WaitOptions};
+use rustix::process::{wait, WaitOptions};
 
 /// How a child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,12 +58,13 @@ impl From<rustix::process::WaitStatus> for Wstat {
     }
 }
 
-/// Collects one ended child without blocking: its pid and status. None
-/// when no child has ended (or there are none); an interrupted call is
-/// retried.
+/// Collects one ended child, of any process group, without blocking: its
+/// pid and status. None when no child has ended (or there are none); an
+/// interrupted call is retried. (rustix's `waitpid(None, …)` is
+/// waitpid(0): children in the caller's process group only.)
 pub fn reap() -> Option<(u32, Wstat)> {
     loop {
-        match waitpid(None, WaitOptions::NOHANG) {
+        match wait(WaitOptions::NOHANG) {
             Ok(Some((pid, st))) => return Some((pid.as_raw_nonzero().get() as u32, st.into())),
             Err(Errno::INTR) => continue,
             Ok(None) | Err(_) => return None,
