@@ -714,6 +714,176 @@ fn closed_standard_descriptors_become_dev_null() {
     }
 }
 
+/// While ./finish runs, runit's runsv sends no signal for `h a i q 1 2 p c
+/// t` and runs no control script for them; `p` and `c` only set and clear
+/// the paused flag. Each letter is sent during ./finish to ours and to the
+/// reference; what ./finish received, which scripts ran and the status
+/// files must agree.
+#[test]
+fn finish_gets_no_signal_commands_like_runit() {
+    let mut suites = vec![Suite::ours()];
+    if let Some(r) = reference() {
+        suites.push(Suite::theirs(r));
+    }
+    // One thread per suite and letter: each waits mostly on ./finish.
+    let results: Vec<(&str, Vec<String>)> = suites
+        .into_iter()
+        .map(|suite| {
+            let threads: Vec<_> = b"haiq12pct"
+                .iter()
+                .map(|&l| {
+                    let suite = suite.clone();
+                    std::thread::spawn(move || letter_during_finish(&suite, l))
+                })
+                .collect();
+            (suite.name, threads)
+        })
+        .map(|(name, threads)| {
+            (
+                name,
+                threads.into_iter().map(|h| h.join().unwrap()).collect(),
+            )
+        })
+        .collect();
+    for line in &results[0].1 {
+        // ./finish got nothing; only control/t and control/d (of the `d` that
+        // stopped ./run) ran.
+        assert!(line.contains("fsigs=[done] ctl=[t,d]"), "ours: {line}");
+    }
+    assert!(
+        results[0].1[6].contains("paused=1"),
+        "{:?}",
+        results[0].1[6]
+    );
+    if let Some((_, theirs)) = results.get(1) {
+        assert_eq!(&results[0].1, theirs, "ours vs runit 2.1.2");
+    }
+}
+
+/// One letter sent while ./finish runs; returns what was seen.
+fn letter_during_finish(suite: &Suite, letter: u8) -> String {
+    let mut sb = Sandbox::new();
+    let d = sb.join("svc");
+    make_service(&d, SLEEP_RUN);
+    let traps: String = ["HUP", "ALRM", "INT", "QUIT", "USR1", "USR2", "TERM", "CONT"]
+        .iter()
+        .map(|s| format!("trap 'echo {s} >> fsigs' {s}\n"))
+        .collect();
+    write_script(
+        d.join("finish"),
+        &format!(
+            "#!/bin/sh\n{traps}echo > fready\nwhile [ ! -e stopfin ]; do sleep 0.02; done\necho done >> fsigs\n"
+        ),
+    );
+    for c in "haiq12pctd".chars() {
+        write_script(
+            d.join("control").join(c.to_string()),
+            &format!("#!/bin/sh\necho {c} >> ctl\nexit 1\n"),
+        );
+    }
+    let pid = start_runsv(&mut sb, &suite.runsv, &d);
+    wait_running(&d);
+    send_control(&d, b"d").unwrap();
+    wait_until("./finish ready", WAIT, || d.join("fready").exists());
+    send_control(&d, &[letter]).unwrap();
+    // `u` then `d` behind the letter: once their wants show, the letter has
+    // been acted on (bytes are taken in order).
+    send_control(&d, b"u").unwrap();
+    wait_status(&d, "want up", |s| s.wants_up());
+    send_control(&d, b"d").unwrap();
+    wait_status(&d, "want down", |s| s.wants_down());
+    let during = format!("{} {:?}", masked_status(&d), read(d.join("supervise/stat")));
+    // A signal sent meanwhile has been trapped by the time ./finish ends.
+    std::fs::write(d.join("stopfin"), "").unwrap();
+    wait_until("./finish done", WAIT, || {
+        read(d.join("fsigs")).contains("done")
+    });
+    wait_down(&d);
+    let after = format!("{} {:?}", masked_status(&d), read(d.join("supervise/stat")));
+    let line = format!(
+        "{}: during {during} after {after} fsigs=[{}] ctl=[{}]",
+        letter as char,
+        read(d.join("fsigs")).trim().replace('\n', ","),
+        read(d.join("ctl")).trim().replace('\n', ","),
+    );
+    stop_runsv(&mut sb, pid, &d).expect("runsv exits on x");
+    sb.assert_no_leaks();
+    line
+}
+
+/// A service that records each start of ./run, normally down.
+fn counting_service(sb: &Sandbox) -> std::path::PathBuf {
+    let d = sb.join("svc");
+    make_service(&d, "#!/bin/sh\necho $$ >> runs\nexec sleep 1000\n");
+    std::fs::write(d.join("down"), "").unwrap();
+    d
+}
+
+fn starts(d: &Path) -> usize {
+    read(d.join("runs")).lines().count()
+}
+
+/// `o` (and `u`) sent right after a quick exit, inside runit's one-second
+/// pause, start ./run when the pause is over; with the reference too.
+#[test]
+fn once_and_up_right_after_a_quick_exit_start_run() {
+    let mut suites = vec![Suite::ours()];
+    if let Some(r) = reference() {
+        suites.push(Suite::theirs(r));
+    }
+    for suite in suites {
+        for (cmd, want_up) in [(b"o", false), (b"u", true)] {
+            let mut sb = Sandbox::new();
+            let d = counting_service(&sb);
+            let pid = start_runsv(&mut sb, &suite.runsv, &d);
+            send_control(&d, b"u").unwrap();
+            wait_running(&d);
+            wait_until("first start", WAIT, || starts(&d) == 1);
+            send_control(&d, b"d").unwrap();
+            wait_down(&d);
+            send_control(&d, cmd).unwrap();
+            wait_until("./run started again", WAIT, || starts(&d) == 2);
+            let p = wait_running(&d);
+            let st = status_of(&d).unwrap();
+            assert_eq!(st.wants_up(), want_up, "{} {}", suite.name, cmd[0] as char);
+            kill(p, rustix::process::Signal::KILL);
+            stop_runsv(&mut sb, pid, &d).expect("runsv exits on x");
+            sb.assert_no_leaks();
+        }
+    }
+}
+
+/// `do` or `du` in one write: the `o` or `u` is read while ./run is still
+/// going away after the `d`'s TERM. runit reaps between bytes and so (when
+/// ./run dies at once) starts it again; ours must, always.
+#[test]
+fn once_behind_a_down_in_one_write_is_not_lost() {
+    for bytes in [b"do", b"du"] {
+        let mut sb = Sandbox::new();
+        let d = counting_service(&sb);
+        let pid = start_runsv(&mut sb, &bin("runsv"), &d);
+        send_control(&d, b"u").unwrap();
+        wait_running(&d);
+        wait_until("first start", WAIT, || starts(&d) == 1);
+        send_control(&d, bytes).unwrap();
+        wait_until("./run started again", WAIT, || starts(&d) == 2);
+        let p = wait_running(&d);
+        kill(p, rustix::process::Signal::KILL);
+        if bytes == b"do" {
+            // Once means once: down now, and no restart after the pause.
+            wait_down(&d);
+            send_control(&d, b"x").unwrap();
+            sb.wait_exit(pid, WAIT);
+            assert_eq!(starts(&d), 2);
+        } else {
+            wait_until("restarted", WAIT, || starts(&d) == 3);
+            kill(wait_running(&d), rustix::process::Signal::KILL);
+            stop_runsv(&mut sb, pid, &d).expect("runsv exits on x");
+        }
+        sb.assert_no_leaks();
+    }
+}
+
 /// A ./run that leaves runsv's process group (chpst -P: setsid) is still
 /// reaped, and ./finish gets its exit code, as with runit (which waits
 /// for any child). Ours used to wait only for its own process group, so

@@ -1,12 +1,17 @@
-//! What one control byte asks of a service, decided without touching the
-//! system: a new "want", whether to run once, and a list of steps.
+//! What one control command asks of a service, decided without touching
+//! the system: a new "want", whether to run once, and a list of steps.
 //!
 //! A step may first consult a custom control script `control/C`; its exit
 //! status 0 means "handled", and the step's default action (usually a
 //! signal) is then skipped. The supervisor executes the steps in order and
-//! does not read the next control byte until they are done, so a byte
-//! sequence such as `tcu` keeps runit's meaning even though the scripts run
-//! without freezing the supervisor.
+//! does not take the next command until they are done, so a byte sequence
+//! such as `tcu` keeps runit's meaning even though the scripts run without
+//! freezing the supervisor.
+//!
+//! As in runit, signals and their scripts are for ./run only: while
+//! ./finish runs, `t h a i q 1 2 p c` send nothing and run no script (`p`
+//! and `c` still set and clear the paused flag). `k` is the exception, by
+//! choice: it kills ./finish too.
 
 use rustix::process::Signal;
 use supervise_proto::{Control, RunState, Want};
@@ -29,16 +34,16 @@ pub enum Action {
 /// One step: an optional control script to consult, then an action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Step {
-    pub script: Option<u8>,
+    pub script: Option<Control>,
     pub action: Action,
 }
 
-/// Everything a control byte changes.
+/// Everything a control command changes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
     /// The new want, written to the status file before any step runs.
     pub want: Option<Want>,
-    /// Start ./run once (the `o` command when nothing runs).
+    /// Start ./run once when nothing runs (the `o` command).
     pub once: bool,
     pub steps: Vec<Step>,
 }
@@ -49,24 +54,23 @@ pub struct View {
     pub running: bool,
     pub state: RunState,
     pub want: Want,
+    /// runsv has sent TERM and ./run has not exited yet.
+    pub got_term: bool,
     pub is_log: bool,
 }
 
-/// Plans control byte `byte` for a service in state `v`. Unknown bytes
-/// plan nothing.
-pub fn plan(byte: u8, v: View) -> Plan {
-    let Some(c) = Control::from_byte(byte) else {
-        return Plan::default();
-    };
+/// Plans control command `c` for a service in state `v`.
+pub fn plan(c: Control, v: View) -> Plan {
     // The log service has no custom control scripts.
-    let script = |c: Control| (!v.is_log).then_some(c.byte());
-    let stoppable = v.running && v.state == RunState::Run;
+    let script = |c: Control| (!v.is_log).then_some(c);
+    // ./run itself runs (not ./finish).
+    let run = v.running && v.state == RunState::Run;
     let mut p = Plan::default();
     match c {
         Control::Up => p.want = Some(Want::Up),
         Control::Down => {
             p.want = Some(Want::Down);
-            if stoppable {
+            if run {
                 p.steps = stop_steps(Want::Down, v.is_log);
             }
         }
@@ -75,18 +79,23 @@ pub fn plan(byte: u8, v: View) -> Plan {
                 return p;
             }
             p.want = Some(Want::Exit);
-            if stoppable {
+            if run {
                 p.steps = stop_steps(Want::Exit, v.is_log);
             }
         }
         Control::Term => {
-            if stoppable {
+            if run {
                 p.steps = stop_steps(v.want, v.is_log);
             }
         }
         Control::Once => {
             p.want = Some(Want::Down);
-            p.once = !v.running;
+            // runit starts ./run when it reads `o` with nothing running.
+            // It reads one byte per round and reaps in between, so an `o`
+            // right behind a `d` finds ./run gone; here the bytes come in
+            // one batch, so an `o` during a stop we sent counts as read
+            // once ./run has exited.
+            p.once = !v.running || (run && v.got_term);
         }
         Control::Kill => {
             // Unlike runit 2.1.2 (which ignores `k` during ./finish and then
@@ -99,7 +108,7 @@ pub fn plan(byte: u8, v: View) -> Plan {
             }
         }
         Control::Pause | Control::Cont => p.steps.push(Step {
-            script: if v.running { script(c) } else { None },
+            script: if run { script(c) } else { None },
             action: if c == Control::Pause {
                 Action::Pause
             } else {
@@ -112,10 +121,10 @@ pub fn plan(byte: u8, v: View) -> Plan {
         | Control::Quit
         | Control::Usr1
         | Control::Usr2 => {
-            if v.running {
+            if let Some(sig) = c.signal().filter(|_| run) {
                 p.steps.push(Step {
                     script: script(c),
-                    action: Action::Signal(c.signal().unwrap_or(Signal::HUP)),
+                    action: Action::Signal(sig),
                 });
             }
         }
@@ -123,18 +132,25 @@ pub fn plan(byte: u8, v: View) -> Plan {
     p
 }
 
+/// Whether `sig` goes to a service in `state`: runit signals ./run only;
+/// our KILL reaches ./finish too. Checked again when the step acts, since
+/// a control script may run long enough for ./run to end meanwhile.
+pub fn signals_reach(state: RunState, sig: Signal) -> bool {
+    state == RunState::Run || sig == Signal::KILL
+}
+
 /// Stopping: control/t may replace the TERM; when the service is wanted
 /// down (or runsv is to exit) a CONT follows, so a paused process can act on
 /// the TERM, and then control/d (or control/x) runs.
 fn stop_steps(want: Want, is_log: bool) -> Vec<Step> {
-    let script = |b: u8| (!is_log).then_some(b);
+    let script = |c: Control| (!is_log).then_some(c);
     let mut steps = vec![Step {
-        script: script(b't'),
+        script: script(Control::Term),
         action: Action::Term,
     }];
     let after = match want {
-        Want::Down => b'd',
-        Want::Exit => b'x',
+        Want::Down => Control::Down,
+        Want::Exit => Control::Exit,
         Want::Up => return steps,
     };
     steps.push(Step {
@@ -152,11 +168,17 @@ fn stop_steps(want: Want, is_log: bool) -> Vec<Step> {
 mod tests {
     use super::*;
 
+    /// Plans the command spelt by byte `b`.
+    fn plan(b: u8, v: View) -> Plan {
+        super::plan(Control::from_byte(b).expect("a control byte"), v)
+    }
+
     fn view(running: bool, state: RunState, want: Want) -> View {
         View {
             running,
             state,
             want,
+            got_term: false,
             is_log: false,
         }
     }
@@ -165,11 +187,15 @@ mod tests {
         running: true,
         state: RunState::Run,
         want: Want::Up,
+        got_term: false,
         is_log: false,
     };
 
     fn step(script: Option<u8>, action: Action) -> Step {
-        Step { script, action }
+        Step {
+            script: script.and_then(Control::from_byte),
+            action,
+        }
     }
 
     #[test]
@@ -215,7 +241,7 @@ mod tests {
     }
 
     #[test]
-    fn once_starts_only_when_nothing_runs() {
+    fn once_starts_only_when_nothing_runs_or_a_stop_is_under_way() {
         let down = view(false, RunState::Down, Want::Down);
         assert_eq!(
             plan(b'o', down),
@@ -227,6 +253,16 @@ mod tests {
         );
         assert!(!plan(b'o', RUN).once);
         assert_eq!(plan(b'u', down).want, Some(Want::Up));
+        // `do` in one write: TERM is out, ./run not yet reaped.
+        let stopping = View {
+            got_term: true,
+            want: Want::Down,
+            ..RUN
+        };
+        assert!(plan(b'o', stopping).once);
+        // During ./finish `o` starts nothing, as in runit.
+        let fin = view(true, RunState::Finish, Want::Down);
+        assert!(!plan(b'o', fin).once);
     }
 
     #[test]
@@ -244,9 +280,24 @@ mod tests {
             let down = view(false, RunState::Down, Want::Up);
             assert!(plan(b, down).steps.is_empty());
         }
-        // During ./finish, k reaches the finish script.
+    }
+
+    #[test]
+    fn during_finish_only_k_acts_and_p_c_only_mark() {
         let fin = view(true, RunState::Finish, Want::Down);
-        assert_eq!(plan(b'k', fin).steps.len(), 1);
+        for b in *b"haiq12t" {
+            assert!(plan(b, fin).steps.is_empty(), "{}", b as char);
+        }
+        assert_eq!(plan(b'p', fin).steps, vec![step(None, Action::Pause)]);
+        assert_eq!(plan(b'c', fin).steps, vec![step(None, Action::Cont)]);
+        assert_eq!(
+            plan(b'k', fin).steps,
+            vec![step(Some(b'k'), Action::Signal(Signal::KILL))]
+        );
+        assert!(!signals_reach(RunState::Finish, Signal::STOP));
+        assert!(!signals_reach(RunState::Finish, Signal::HUP));
+        assert!(signals_reach(RunState::Finish, Signal::KILL));
+        assert!(signals_reach(RunState::Run, Signal::HUP));
     }
 
     #[test]
@@ -268,13 +319,6 @@ mod tests {
                 "{}",
                 *b as char
             );
-        }
-    }
-
-    #[test]
-    fn unknown_bytes_do_nothing() {
-        for b in [b'\n', b'z', 0, 255, b'U', b'C'] {
-            assert_eq!(plan(b, RUN), Plan::default());
         }
     }
 }

@@ -1,21 +1,38 @@
 //! One supervised process (the service or its log) and the status files
-//! that describe it.
+//! that describe it. No clock is read here: every change takes the
+//! [`Now`] the supervisor read, so the rules are unit tested with made-up
+//! times.
 
 use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
-use supervise_proto::fdio::write_all;
 
-use rustix::fs::{open, rename, Mode, OFlags};
-use supervise_proto::status::{pid_text, stat_text};
+use supervise_proto::status::{write_files, Record, WriteStep};
 use supervise_proto::svdir::SuperviseFiles;
-use supervise_proto::{RunState, Status, Tai64n, Want};
+use supervise_proto::{Control, RunState, Tai64n, Want};
 
 use crate::msg::Messages;
 use crate::plan::{Action, Step};
 
 /// runit does not restart a service sooner than a second after it started.
 pub const RESTART_PAUSE: Duration = Duration::from_secs(1);
+
+/// A moment, on both clocks runsv uses: the monotonic one for the restart
+/// pause, the wall clock for the status stamp.
+#[derive(Clone, Copy, Debug)]
+pub struct Now {
+    pub mono: Instant,
+    pub wall: Tai64n,
+}
+
+impl Now {
+    pub fn read() -> Now {
+        Now {
+            mono: Instant::now(),
+            wall: Tai64n::now(),
+        }
+    }
+}
 
 pub struct Service {
     pub is_log: bool,
@@ -34,12 +51,12 @@ pub struct Service {
     pub hold_until: Option<Instant>,
     /// The wait status ./run exited with, for ./finish's arguments.
     pub exit_status: i32,
-    /// `o` arrived while nothing ran: start ./run once.
+    /// `o` asked for one start of ./run once nothing runs.
     pub once: bool,
     pid_changed: bool,
-    /// Control bytes read but not yet acted on.
-    pub input: VecDeque<u8>,
-    /// Steps of the current control byte still to do.
+    /// Control commands read but not yet acted on.
+    pub input: VecDeque<Control>,
+    /// Steps of the current control command still to do.
     pub steps: VecDeque<Step>,
     /// A control script is running: its pid and the action waiting for it.
     pub busy: Option<(u32, Action)>,
@@ -55,7 +72,7 @@ pub struct Service {
 }
 
 impl Service {
-    pub fn new(is_log: bool, files: &'static SuperviseFiles, want: Want) -> Service {
+    pub fn new(is_log: bool, files: &'static SuperviseFiles, want: Want, now: Now) -> Service {
         Service {
             is_log,
             files,
@@ -64,8 +81,8 @@ impl Service {
             want,
             paused: false,
             got_term: false,
-            stamp: Tai64n::now(),
-            started: Instant::now(),
+            stamp: now.wall,
+            started: now.mono,
             hold_until: None,
             exit_status: 0,
             once: false,
@@ -105,88 +122,215 @@ impl Service {
     }
 
     /// Records a newly started process.
-    pub fn started(&mut self, pid: u32) {
+    pub fn started(&mut self, pid: u32, now: Now) {
         if self.state != RunState::Finish {
-            self.stamp = Tai64n::now();
-            self.started = Instant::now();
+            self.stamp = now.wall;
+            self.started = now.mono;
             self.state = RunState::Run;
+            self.once = false;
         }
         self.pid = pid;
         self.pid_changed = true;
         self.paused = false;
         self.got_term = false;
-        self.once = false;
     }
 
     /// Records the exit of ./run or ./finish. `has_finish` tells whether a
     /// ./finish should run now; returns true when it should.
-    pub fn exited(&mut self, wstat: i32, has_finish: bool) -> bool {
+    pub fn exited(&mut self, wstat: i32, has_finish: bool, now: Now) -> bool {
         self.pid = 0;
         self.pid_changed = true;
         self.got_term = false;
         if self.state != RunState::Finish && has_finish {
             self.state = RunState::Finish;
             self.exit_status = wstat;
+            // An `o` taken during the stop counts as read during ./finish,
+            // where it starts nothing (runit reads it after the reap).
+            self.once = false;
             return true;
         }
         self.state = RunState::Down;
-        let now = Instant::now();
-        self.stamp = Tai64n::now();
-        if now < self.started + RESTART_PAUSE {
-            self.hold_until = Some(now + RESTART_PAUSE);
+        self.stamp = now.wall;
+        if now.mono < self.started + RESTART_PAUSE {
+            self.hold_until = Some(now.mono + RESTART_PAUSE);
         }
         false
     }
 
-    /// Rewrites pid (when changed), stat and status, each by writing a
-    /// `.new` file and renaming it over the old one, so readers never see
-    /// a partial file. Failures are warnings: runsv carries on.
+    /// What the status files say about this service.
+    pub fn record(&self) -> Record {
+        Record {
+            stamp: self.stamp,
+            pid: self.pid,
+            paused: self.paused,
+            want: self.want,
+            got_term: self.got_term,
+            state: self.state,
+        }
+    }
+
+    /// Rewrites pid (when changed), stat and status. Failures are
+    /// warnings in runit's words: runsv carries on.
     pub fn write_status(&mut self, msg: &Messages) {
-        let f = self.files;
-        if self.pid_changed {
-            if !write_replace(f.pid_new, f.pid, pid_text(self.pid).as_bytes(), msg) {
-                return;
-            }
+        let written = write_files(self.files, &self.record(), self.pid_changed, |e| {
+            let what = match e.step {
+                WriteStep::Open => format!("unable to open {}", e.tmp),
+                WriteStep::Write => format!("unable to write {}", e.tmp),
+                WriteStep::Rename => format!("unable to rename {} to {}", e.tmp, e.path),
+            };
+            msg.warn(&what, e.errno);
+        });
+        if written {
             self.pid_changed = false;
         }
-        let stat = stat_text(self.state, self.paused, self.got_term, self.want);
-        write_replace(f.stat_new, f.stat, stat.as_bytes(), msg);
-        let status = Status::new(
-            self.stamp,
-            self.pid,
-            self.paused,
-            self.want,
-            self.got_term,
-            self.state,
-        );
-        write_replace(f.status_new, f.status, &status.encode(), msg);
     }
 }
 
-/// Writes `data` to `tmp` and renames it to `path`; warns in runit's words
-/// and returns false on failure.
-pub(crate) fn write_replace(tmp: &str, path: &str, data: &[u8], msg: &Messages) -> bool {
-    let fd = match open(
-        tmp,
-        OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::from_raw_mode(0o644),
-    ) {
-        Ok(fd) => fd,
-        Err(e) => {
-            msg.warn(&format!("unable to open {tmp}"), e);
-            return false;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use supervise_proto::svdir::MAIN_FILES;
+
+    /// A clock that only moves when told.
+    struct Clock {
+        t0: Instant,
+    }
+
+    impl Clock {
+        fn new() -> Clock {
+            Clock { t0: Instant::now() }
         }
-    };
-    if let Err(e) = write_all(&fd, data) {
-        drop(fd);
-        let _ = rustix::fs::unlink(tmp);
-        msg.warn(&format!("unable to write {tmp}"), e);
-        return false;
+        /// `ms` milliseconds after the start, on both clocks.
+        fn at(&self, ms: u64) -> Now {
+            Now {
+                mono: self.t0 + Duration::from_millis(ms),
+                wall: Tai64n {
+                    secs: 0x4000_0000_6b01_0000 + ms / 1000,
+                    nanos: (ms % 1000) as u32 * 1_000_000,
+                },
+            }
+        }
     }
-    drop(fd);
-    if let Err(e) = rename(tmp, path) {
-        msg.warn(&format!("unable to rename {tmp} to {path}"), e);
-        return false;
+
+    fn service(want: Want, c: &Clock) -> Service {
+        Service::new(false, &MAIN_FILES, want, c.at(0))
     }
-    true
+
+    #[test]
+    fn a_quick_exit_holds_the_restart_for_a_second() {
+        let c = Clock::new();
+        let mut s = service(Want::Up, &c);
+        assert_eq!(s.wants_start(c.at(0).mono), Ok(true));
+        s.started(10, c.at(0));
+        assert_eq!(s.wants_start(c.at(1).mono), Ok(false), "running");
+        assert!(!s.exited(0, false, c.at(300)));
+        assert_eq!(
+            (s.state, s.pid, s.stamp),
+            (RunState::Down, 0, c.at(300).wall)
+        );
+        // Held for a second from the exit, as runit's sleep(1) does.
+        assert_eq!(s.wants_start(c.at(700).mono), Err(c.at(1300).mono));
+        assert_eq!(s.wants_start(c.at(1299).mono), Err(c.at(1300).mono));
+        assert_eq!(s.wants_start(c.at(1300).mono), Ok(true));
+        // A run of more than a second restarts at once.
+        s.started(11, c.at(1300));
+        assert_eq!(s.stamp, c.at(1300).wall);
+        s.exited(0, false, c.at(2400));
+        assert_eq!(s.wants_start(c.at(2400).mono), Ok(true));
+    }
+
+    #[test]
+    fn nothing_starts_when_wanted_down_or_while_busy() {
+        let c = Clock::new();
+        let mut s = service(Want::Down, &c);
+        assert_eq!(s.wants_start(c.at(5000).mono), Ok(false));
+        s.want = Want::Up;
+        s.starting = true;
+        assert_eq!(s.wants_start(c.at(5000).mono), Ok(false), "control/u runs");
+        s.starting = false;
+        assert_eq!(s.wants_start(c.at(5000).mono), Ok(true));
+    }
+
+    /// `o` or `u` arriving inside the second after a quick exit start ./run
+    /// when the second is over; nothing is dropped.
+    #[test]
+    fn once_and_up_inside_the_pause_start_after_it() {
+        let c = Clock::new();
+        for up in [false, true] {
+            let mut s = service(Want::Up, &c);
+            s.started(10, c.at(0));
+            s.want = Want::Down;
+            s.exited(15, false, c.at(100));
+            assert_eq!(s.wants_start(c.at(200).mono), Ok(false));
+            // What the supervisor does with `o` (want down, once) or `u`.
+            if up {
+                s.want = Want::Up;
+            } else {
+                s.once = true;
+            }
+            assert_eq!(s.wants_start(c.at(200).mono), Err(c.at(1100).mono));
+            assert_eq!(s.wants_start(c.at(1100).mono), Ok(true));
+            s.started(11, c.at(1100));
+            assert_eq!(s.state, RunState::Run);
+            assert!(!s.once, "a start uses the once up");
+            s.exited(0, false, c.at(1200));
+            assert_eq!(s.wants_start(c.at(9000).mono), Ok(up), "up: {up}");
+        }
+    }
+
+    /// An `o` taken while a stop is under way starts ./run after it, unless
+    /// ./finish runs first (runit would read the `o` during ./finish).
+    #[test]
+    fn once_during_a_stop() {
+        let c = Clock::new();
+        for finish in [false, true] {
+            let mut s = service(Want::Up, &c);
+            s.started(10, c.at(0));
+            s.want = Want::Down;
+            s.got_term = true;
+            s.once = true;
+            assert_eq!(s.exited(15, finish, c.at(2000)), finish);
+            if finish {
+                assert_eq!(s.wants_start(c.at(2000).mono), Ok(true), "./finish");
+                s.started(12, c.at(2000));
+                s.exited(0, false, c.at(2100));
+            }
+            assert_eq!(
+                s.wants_start(c.at(9000).mono),
+                Ok(!finish),
+                "finish: {finish}"
+            );
+        }
+    }
+
+    #[test]
+    fn finish_runs_at_once_and_keeps_the_run_stamp() {
+        let c = Clock::new();
+        let mut s = service(Want::Up, &c);
+        s.started(10, c.at(0));
+        s.paused = true;
+        s.got_term = true;
+        assert!(s.exited(0x0f, true, c.at(200)));
+        assert_eq!((s.state, s.pid, s.exit_status), (RunState::Finish, 0, 0x0f));
+        assert!(!s.got_term);
+        assert_eq!(s.stamp, c.at(0).wall, "the stamp is still ./run's start");
+        // ./finish starts at once, the pause notwithstanding.
+        assert_eq!(s.wants_start(c.at(200).mono), Ok(true));
+        s.started(11, c.at(210));
+        assert_eq!(
+            (s.state, s.pid, s.stamp),
+            (RunState::Finish, 11, c.at(0).wall)
+        );
+        assert!(!s.paused);
+        assert_eq!(s.wants_start(c.at(220).mono), Ok(false));
+        // Its exit is the service's: down, stamped, held from ./run's start.
+        assert!(!s.exited(0, true, c.at(400)));
+        assert_eq!(
+            (s.state, s.pid, s.stamp),
+            (RunState::Down, 0, c.at(400).wall)
+        );
+        assert_eq!(s.wants_start(c.at(400).mono), Err(c.at(1400).mono));
+        let r = s.record();
+        assert_eq!((r.pid, r.state, r.want), (0, RunState::Down, Want::Up));
+    }
 }

@@ -16,11 +16,12 @@ use crate::msg::Messages;
 use crate::service::Service;
 
 /// Creates `supervise/` (or `log/supervise/`). When it is a symlink that
-/// points nowhere, the target directory is created instead. `base` is ""
-/// for the service and "log/" for its log, where a relative link target is
-/// resolved.
-pub fn make_supervise_dir(files: &SuperviseFiles, base: &str, msg: &Messages) -> Result<(), i32> {
+/// points nowhere, the target directory is created instead; a relative
+/// target is resolved in the directory holding the link.
+pub fn make_supervise_dir(files: &SuperviseFiles, msg: &Messages) -> Result<(), i32> {
     let name = files.dir;
+    // "" for the service, "log/" for its log.
+    let base = name.rsplit_once('/').map_or("", |(b, _)| &name[..=b.len()]);
     if mkdir(name, Mode::from_raw_mode(0o700)).is_ok() {
         return Ok(());
     }

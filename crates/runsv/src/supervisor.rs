@@ -14,14 +14,16 @@ use rustix::io::Errno;
 use rustix::pipe::{pipe_with, PipeFlags};
 use rustix::process::{kill_process, Pid, Signal};
 use supervise_proto::selfpipe::{self, Signals};
-use supervise_proto::svdir::{control_script, DOWN, FINISH, LOG, LOG_FILES, MAIN_FILES};
+use supervise_proto::svdir::{
+    control_script, DOWN, FINISH, LOG, LOG_DOWN, LOG_FILES, MAIN_FILES, RUN,
+};
 use supervise_proto::wait::Wstat;
-use supervise_proto::{RunState, Want};
+use supervise_proto::{Control, RunState, Want};
 
 use crate::access::Access;
 use crate::msg::Messages;
-use crate::plan::{plan, Action, Step, View};
-use crate::service::Service;
+use crate::plan::{plan, signals_reach, Action, Step, View};
+use crate::service::{Now, Service};
 use crate::setup;
 use crate::spawn::{spawn, Wiring};
 
@@ -59,7 +61,7 @@ impl Supervisor {
         } else {
             Want::Up
         };
-        let mut main = Service::new(false, &MAIN_FILES, want);
+        let mut main = Service::new(false, &MAIN_FILES, want, Now::read());
 
         let mut log = None;
         let mut log_pipe = None;
@@ -70,22 +72,22 @@ impl Supervisor {
                 msg.warnx("./log: not a directory.")
             }
             Ok(_) => {
-                let want = if stat("log/down").is_ok() {
+                let want = if stat(LOG_DOWN).is_ok() {
                     Want::Down
                 } else {
                     Want::Up
                 };
-                log = Some(Service::new(true, &LOG_FILES, want));
+                log = Some(Service::new(true, &LOG_FILES, want, Now::read()));
                 let (r, w) = pipe_with(PipeFlags::CLOEXEC)
                     .map_err(|e| msg.fatal("unable to create log pipe", e))?;
                 log_pipe = Some((r, w));
             }
         }
 
-        setup::make_supervise_dir(&MAIN_FILES, "", &msg)?;
+        setup::make_supervise_dir(&MAIN_FILES, &msg)?;
         main.lock_fd = Some(setup::lock(&MAIN_FILES, false, &msg)?);
         if let Some(l) = log.as_mut() {
-            setup::make_supervise_dir(&LOG_FILES, "log/", &msg)?;
+            setup::make_supervise_dir(&LOG_FILES, &msg)?;
             l.lock_fd = Some(setup::lock(&LOG_FILES, true, &msg)?);
         }
         setup::control_fifo(&mut main, &msg)?;
@@ -148,7 +150,7 @@ impl Supervisor {
             self.read_controls();
             if selfpipe::take(&selfpipe::TERM) {
                 // SIGTERM means the same as `x`.
-                self.main.input.push_back(b'x');
+                self.main.input.push_back(Control::Exit);
             }
             for &w in self.services() {
                 self.work(w);
@@ -202,16 +204,23 @@ impl Supervisor {
     }
 
     fn child_exited(&mut self, w: Which, wstat: i32) {
+        // runit's test: can ./finish be opened for reading? Without
+        // blocking, so a FIFO there cannot freeze runsv.
         let has_finish = w == Which::Main
-            && open(FINISH, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).is_ok();
+            && open(
+                FINISH,
+                OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .is_ok();
         let msg = self.msg.clone();
         let s = self.svc(w);
-        s.exited(wstat, has_finish);
+        s.exited(wstat, has_finish, Now::read());
         s.write_status(&msg);
     }
 
-    /// Reads what is waiting on the control FIFOs; unknown bytes are
-    /// dropped here, so garbage costs nothing later.
+    /// Reads what is waiting on the control FIFOs; bytes that are no
+    /// command are dropped here, so garbage costs nothing later.
     fn read_controls(&mut self) {
         for &w in self.services() {
             let s = self.svc(w);
@@ -223,12 +232,9 @@ impl Supervisor {
             while s.input.len() < 4096 {
                 match rustix::io::read(fd, &mut buf) {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => s.input.extend(
-                        buf[..n]
-                            .iter()
-                            .copied()
-                            .filter(|b| supervise_proto::Control::from_byte(*b).is_some()),
-                    ),
+                    Ok(n) => s
+                        .input
+                        .extend(buf[..n].iter().copied().filter_map(Control::from_byte)),
                 }
             }
         }
@@ -251,7 +257,7 @@ impl Supervisor {
                 self.spawn_run(w);
                 continue;
             }
-            let Some(byte) = self.svc(w).input.pop_front() else {
+            let Some(c) = self.svc(w).input.pop_front() else {
                 return;
             };
             let s = self.svc(w);
@@ -259,9 +265,10 @@ impl Supervisor {
                 running: s.pid != 0,
                 state: s.state,
                 want: s.want,
+                got_term: s.got_term,
                 is_log: s.is_log,
             };
-            let p = plan(byte, view);
+            let p = plan(c, view);
             let msg = self.msg.clone();
             let s = self.svc(w);
             if let Some(want) = p.want {
@@ -290,16 +297,19 @@ impl Supervisor {
         let msg = self.msg.clone();
         let s = self.svc(w);
         let signal = |s: &Service, sig: Signal| {
-            if !handled && s.pid != 0 {
+            let sent = !handled && s.pid != 0 && signals_reach(s.state, sig);
+            if sent {
                 send(s.pid, sig);
             }
+            sent
         };
         match action {
             Action::Nothing => {}
-            Action::Signal(sig) => signal(s, sig),
+            Action::Signal(sig) => {
+                signal(s, sig);
+            }
             Action::Term => {
-                if !handled && s.pid != 0 {
-                    send(s.pid, Signal::TERM);
+                if signal(s, Signal::TERM) {
                     s.got_term = true;
                     s.write_status(&msg);
                 }
@@ -319,8 +329,8 @@ impl Supervisor {
 
     /// Runs `control/C` if it exists and is executable by its owner;
     /// returns its pid.
-    fn run_control_script(&mut self, c: u8) -> Option<u32> {
-        let path = control_script(c);
+    fn run_control_script(&mut self, c: Control) -> Option<u32> {
+        let path = control_script(c.byte());
         let name = path.to_string_lossy().into_owned();
         match stat(&path) {
             Ok(st) if st.st_mode & 0o100 != 0 => {}
@@ -351,7 +361,7 @@ impl Supervisor {
             return;
         }
         if w == Which::Main {
-            if let Some(pid) = self.run_control_script(b'u') {
+            if let Some(pid) = self.run_control_script(Control::Up) {
                 let s = self.svc(w);
                 s.busy = Some((pid, Action::Nothing));
                 s.starting = true;
@@ -365,9 +375,9 @@ impl Supervisor {
         let finishing = self.svc(w).state == RunState::Finish;
         let (prog, args) = if finishing {
             let st = Wstat::from_raw(self.svc(w).exit_status);
-            ("./finish", st.finish_args().to_vec())
+            (format!("./{FINISH}"), st.finish_args().to_vec())
         } else {
-            ("./run", Vec::new())
+            (format!("./{RUN}"), Vec::new())
         };
         let wiring = match (&self.log_pipe, w) {
             (Some((_, wr)), Which::Main) => Wiring::ToLog(wr),
@@ -377,14 +387,14 @@ impl Supervisor {
         let msg = self.msg.clone();
         // runit's child reports a failed exec and exits 111; ours too.
         let fail = if w == Which::Log {
-            msg.fatal_text(&format!("unable to start log/{prog}"))
+            msg.fatal_text(&format!("unable to start {LOG}/{prog}"))
         } else {
             msg.fatal_text(&format!("unable to start {prog}"))
         };
-        match spawn(prog, &args, wiring, &fail) {
+        match spawn(&prog, &args, wiring, &fail) {
             Ok(pid) => {
                 let s = self.svc(w);
-                s.started(pid);
+                s.started(pid, Now::read());
                 s.write_status(&msg);
             }
             Err(e) => {
@@ -393,7 +403,7 @@ impl Supervisor {
                 s.hold_until = Some(Instant::now() + FORK_RETRY);
                 if finishing {
                     // Give up on ./finish rather than spin; the service goes down.
-                    s.exited(0, false);
+                    s.exited(0, false, Now::read());
                     s.write_status(&msg);
                 }
             }

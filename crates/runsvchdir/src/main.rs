@@ -1,4 +1,7 @@
-fn main() {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    std::process::exit(runsvchdir::run(&args));
-}
+// Entered from C's main like every program of the suite (see
+// supervise_proto::start).
+#![cfg_attr(not(test), no_main)]
+
+supervise_proto::c_main!(supervise_proto::start::SigPipe::Default, |args| {
+    runsvchdir::run(&args)
+});

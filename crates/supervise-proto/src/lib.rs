@@ -1,5 +1,19 @@
-//! The contract between runit's programs: what runsv writes and what sv,
-//! svstat, svok and svc read. Formats only; no process logic lives here.
+//! What runit's programs share, in two parts kept in separate modules.
+//!
+//! The contract: what runsv writes and sv, svstat, svok and svc read, and
+//! what every program must spell alike: the status record (`status`),
+//! TAI64N (`tai64`), the control bytes (`control`), the service directory
+//! layout and its handshakes (`svdir`), the extension files (`xstatus`,
+//! `exits`), runit's error texts (`errstr`), its option scanner
+//! (`getopt`) and number scanner (`scan`). These make no system calls
+//! beyond opening, reading and renaming the files they describe.
+//!
+//! The runtime: the few process-level pieces every program needs the same
+//! way: entering at C's main (`start`), the signal self-pipe
+//! (`selfpipe`), starting processes (`spawn`, the only fork/exec in the
+//! workspace), wait statuses (`wait`) and whole writes (`fdio`). They sit
+//! here rather than in a second crate because each is small and every
+//! binary already links this one; docs/design.md says more.
 
 pub mod control;
 pub mod errstr;

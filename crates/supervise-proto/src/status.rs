@@ -14,7 +14,14 @@
 //!
 //! daemontools' supervise writes the first 18 bytes only (and a want byte of
 //! 0 after `svc -o`); [`Status::decode`] reads both.
+//!
+//! [`write_files`] is runsv's side: it replaces the three files by rename.
 
+use rustix::fs::{open, rename, Mode, OFlags};
+use rustix::io::Errno;
+
+use crate::fdio::write_all;
+use crate::svdir::SuperviseFiles;
 use crate::tai64::Tai64n;
 
 /// Size of runit's status record.
@@ -177,6 +184,111 @@ pub fn pid_text(pid: u32) -> String {
     }
 }
 
+/// What runsv records about one service: the fields of all three files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub stamp: Tai64n,
+    pub pid: u32,
+    pub paused: bool,
+    pub want: Want,
+    pub got_term: bool,
+    pub state: RunState,
+}
+
+impl Record {
+    /// The 20-byte `status` record.
+    pub fn status(&self) -> Status {
+        Status::new(
+            self.stamp,
+            self.pid,
+            self.paused,
+            self.want,
+            self.got_term,
+            self.state,
+        )
+    }
+
+    /// The `stat` line.
+    pub fn stat_text(&self) -> String {
+        stat_text(self.state, self.paused, self.got_term, self.want)
+    }
+}
+
+/// The step of replacing a file that failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteStep {
+    /// Creating `tmp` (runit: "unable to open TMP").
+    Open,
+    /// Writing `tmp`; it has been removed again ("unable to write TMP").
+    Write,
+    /// Renaming `tmp` over `path` ("unable to rename TMP to PATH").
+    Rename,
+}
+
+/// A failure to replace one of the status files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteError {
+    pub step: WriteStep,
+    /// The `.new` file written first.
+    pub tmp: &'static str,
+    /// The file it replaces.
+    pub path: &'static str,
+    pub errno: Errno,
+}
+
+/// Replaces `pid` (only when `pid_changed`), `stat` and `status` of
+/// `files` with what `rec` says. Each is written to its `.new` file (mode
+/// 0644 less the umask, never blocking on a FIFO put in its place) and
+/// renamed over the old one, so a reader never sees half a file.
+///
+/// Every failure goes to `failed`. When the pid file cannot be replaced
+/// nothing else is written (stat and status would name a pid the pid file
+/// does not show) and false is returned, so the caller tries the pid file
+/// again next time.
+pub fn write_files(
+    files: &SuperviseFiles,
+    rec: &Record,
+    pid_changed: bool,
+    mut failed: impl FnMut(WriteError),
+) -> bool {
+    if pid_changed {
+        if let Err(e) = replace(files.pid_new, files.pid, pid_text(rec.pid).as_bytes()) {
+            failed(e);
+            return false;
+        }
+    }
+    if let Err(e) = replace(files.stat_new, files.stat, rec.stat_text().as_bytes()) {
+        failed(e);
+    }
+    if let Err(e) = replace(files.status_new, files.status, &rec.status().encode()) {
+        failed(e);
+    }
+    true
+}
+
+/// Writes `data` to `tmp` and renames it to `path`.
+fn replace(tmp: &'static str, path: &'static str, data: &[u8]) -> Result<(), WriteError> {
+    let err = |step, errno| WriteError {
+        step,
+        tmp,
+        path,
+        errno,
+    };
+    let fd = open(
+        tmp,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o644),
+    )
+    .map_err(|e| err(WriteStep::Open, e))?;
+    if let Err(e) = write_all(&fd, data) {
+        drop(fd);
+        let _ = rustix::fs::unlink(tmp);
+        return Err(err(WriteStep::Write, e));
+    }
+    drop(fd);
+    rename(tmp, path).map_err(|e| err(WriteStep::Rename, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,5 +416,106 @@ mod tests {
     fn pid_file_text() {
         assert_eq!(pid_text(0), "");
         assert_eq!(pid_text(1972), "1972\n");
+    }
+
+    /// `SuperviseFiles` under a temporary directory (runsv's own are
+    /// relative to the service directory it works in).
+    fn files_in(dir: &std::path::Path) -> SuperviseFiles {
+        let p = |n: &str| -> &'static str {
+            Box::leak(dir.join(n).to_string_lossy().into_owned().into_boxed_str())
+        };
+        SuperviseFiles {
+            dir: p(""),
+            control: p("control"),
+            ok: p("ok"),
+            lock: p("lock"),
+            status: p("status"),
+            status_new: p("status.new"),
+            stat: p("stat"),
+            stat_new: p("stat.new"),
+            pid: p("pid"),
+            pid_new: p("pid.new"),
+        }
+    }
+
+    const REC: Record = Record {
+        stamp: Tai64n {
+            secs: 0x4000_0000_6b01_41ce,
+            nanos: 0x0792_1e34,
+        },
+        pid: 1972,
+        paused: false,
+        want: Want::Up,
+        got_term: false,
+        state: RunState::Run,
+    };
+
+    #[test]
+    fn files_are_written_by_rename() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let f = files_in(t.path());
+        let mut errors = Vec::new();
+        assert!(write_files(&f, &REC, true, |e| errors.push(e)));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(std::fs::read(f.status).unwrap(), hex(GOLDEN[0].0));
+        assert_eq!(std::fs::read_to_string(f.stat).unwrap(), "run\n");
+        assert_eq!(std::fs::read_to_string(f.pid).unwrap(), "1972\n");
+        for p in [f.status_new, f.stat_new, f.pid_new] {
+            assert!(!std::path::Path::new(p).exists(), "{p}");
+        }
+        let mode = std::fs::metadata(f.status).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7133, 0, "at most 0644: {mode:o}");
+        // The pid file is rewritten only when the pid changed.
+        let down = Record {
+            pid: 0,
+            state: RunState::Down,
+            ..REC
+        };
+        assert!(write_files(&f, &down, false, |e| errors.push(e)));
+        assert_eq!(std::fs::read_to_string(f.pid).unwrap(), "1972\n");
+        assert_eq!(std::fs::read_to_string(f.stat).unwrap(), "down\n");
+        assert!(write_files(&f, &down, true, |e| errors.push(e)));
+        assert_eq!(std::fs::read_to_string(f.pid).unwrap(), "");
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn failures_name_their_step_and_never_block() {
+        use rustix::fs::{mkfifoat, CWD};
+        let t = tempfile::tempdir().unwrap();
+        let f = files_in(t.path());
+        // A FIFO nobody reads where status.new goes: no wait, ENXIO.
+        mkfifoat(CWD, f.status_new, Mode::from_raw_mode(0o600)).unwrap();
+        // A directory where stat is: the rename fails.
+        std::fs::create_dir(f.stat).unwrap();
+        let mut errors = Vec::new();
+        assert!(write_files(&f, &REC, true, |e| errors.push(e)));
+        assert_eq!(
+            errors,
+            vec![
+                WriteError {
+                    step: WriteStep::Rename,
+                    tmp: f.stat_new,
+                    path: f.stat,
+                    errno: Errno::ISDIR
+                },
+                WriteError {
+                    step: WriteStep::Open,
+                    tmp: f.status_new,
+                    path: f.status,
+                    errno: Errno::NXIO
+                },
+            ]
+        );
+        // A pid file that cannot be written stops the rest.
+        std::fs::create_dir(f.pid_new).unwrap();
+        errors.clear();
+        assert!(!write_files(&f, &REC, true, |e| errors.push(e)));
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            (errors[0].step, errors[0].errno),
+            (WriteStep::Open, Errno::ISDIR)
+        );
     }
 }

@@ -31,6 +31,8 @@ pub const DOWN: &str = "down";
 pub const CHECK: &str = "check";
 /// The log service's directory.
 pub const LOG: &str = "log";
+/// `down` of the log service: the log is normally down too.
+pub const LOG_DOWN: &str = "log/down";
 /// Custom control scripts live here, one per control byte.
 pub const CONTROL_DIR: &str = "control";
 /// The supervisor's state directory (may be a symlink).
@@ -363,5 +365,6 @@ mod tests {
     fn layout_names() {
         assert_eq!(control_script(b't'), PathBuf::from("control/t"));
         assert_eq!(LOG_FILES.status, format!("{}/{}", LOG, MAIN_FILES.status));
+        assert_eq!(LOG_DOWN, format!("{LOG}/{DOWN}"));
     }
 }

@@ -1,6 +1,9 @@
 //! utmpset [-w] line: mark LINE logged out in utmp (and, with -w, in
 //! wtmp), as getty replacements need. See utmpset(8).
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), no_main)]
+// The test build has no C main, so nothing calls run() there.
+#![cfg_attr(test, allow(dead_code))]
 
 mod logout;
 mod record;
@@ -116,7 +119,6 @@ fn run(args: &[OsString]) -> i32 {
     0
 }
 
-fn main() {
-    let args: Vec<OsString> = std::env::args_os().collect();
-    std::process::exit(run(&args));
-}
+// Entered from C's main like every program of the suite (see
+// supervise_proto::start); the unsafe argv read is inside the macro.
+supervise_proto::c_main!(supervise_proto::start::SigPipe::Default, |args| run(&args));
