@@ -59,12 +59,6 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Whether any crash-loop file is in force (the service then has a
-    /// supervise/xstatus).
-    pub fn opted_in(&self) -> bool {
-        self.delay_max.is_some() || self.limit.is_some() || self.finish_125
-    }
-
     /// Reads the files of the service (`prefix` "") or its log ("log/").
     pub fn read(prefix: &str, msg: &Messages) -> Policy {
         let name = settings::path(prefix, RESTART_DELAY_MAX);
@@ -248,7 +242,6 @@ mod tests {
     fn without_settings_runit_rule_only() {
         let t0 = Instant::now();
         let mut b = Backoff::default();
-        assert!(!b.policy.opted_in());
         for i in 0..50 {
             assert_eq!(b.died(crash(t0, i, Duration::ZERO)), Verdict::Restart);
         }
@@ -358,7 +351,6 @@ mod tests {
         let t0 = Instant::now();
         let mut b = Backoff::default();
         b.policy.finish_125 = true;
-        assert!(b.policy.opted_in());
         assert_eq!(b.died(crash(t0, 0, secs(5))), Verdict::Restart);
         let mut d = crash(t0, 10, secs(5));
         d.finish_125 = true;

@@ -12,6 +12,7 @@ use supervise_proto::exits::{
     parse_tally, ExitLog, ExitRecord, DEFAULT_TALLY, LOG_EXITS, LOG_EXITS_NEW, MAIN_EXITS,
     MAIN_EXITS_NEW,
 };
+use supervise_proto::status::replace;
 use supervise_proto::Tai64n;
 
 use crate::msg::Messages;
@@ -109,7 +110,9 @@ impl Exits {
     }
 
     fn write(&self, msg: &Messages) {
-        crate::service::write_replace(self.tmp, self.path, &self.list.encode(), msg);
+        if let Err(e) = replace(self.tmp, self.path, &self.list.encode()) {
+            msg.write_failed(e);
+        }
     }
 }
 

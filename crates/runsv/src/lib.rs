@@ -8,6 +8,7 @@
 
 mod access;
 mod backoff;
+mod deaths;
 mod exits;
 mod msg;
 mod plan;

@@ -7,10 +7,14 @@ use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
-use supervise_proto::status::{write_files, Record, WriteStep};
+use supervise_proto::status::{replace, write_files, Record};
 use supervise_proto::svdir::SuperviseFiles;
+use supervise_proto::xstatus::{
+    XStatus, LOG_XSTATUS, LOG_XSTATUS_NEW, MAIN_XSTATUS, MAIN_XSTATUS_NEW,
+};
 use supervise_proto::{Control, RunState, Tai64n, Want};
 
+use crate::deaths::Deaths;
 use crate::msg::Messages;
 use crate::plan::{Action, Step};
 
@@ -69,6 +73,10 @@ pub struct Service {
     pub control_write_fd: Option<OwnedFd>,
     pub ok_fd: Option<OwnedFd>,
     pub lock_fd: Option<OwnedFd>,
+    /// Exit records and the crash-loop state.
+    pub deaths: Deaths,
+    /// What supervise/xstatus says.
+    pub x: XStatus,
 }
 
 impl Service {
@@ -95,6 +103,8 @@ impl Service {
             control_write_fd: None,
             ok_fd: None,
             lock_fd: None,
+            deaths: Deaths::new(is_log),
+            x: XStatus::default(),
         }
     }
 
@@ -173,15 +183,23 @@ impl Service {
     /// warnings in runit's words: runsv carries on.
     pub fn write_status(&mut self, msg: &Messages) {
         let written = write_files(self.files, &self.record(), self.pid_changed, |e| {
-            let what = match e.step {
-                WriteStep::Open => format!("unable to open {}", e.tmp),
-                WriteStep::Write => format!("unable to write {}", e.tmp),
-                WriteStep::Rename => format!("unable to rename {} to {}", e.tmp, e.path),
-            };
-            msg.warn(&what, e.errno);
+            msg.write_failed(e)
         });
         if written {
             self.pid_changed = false;
+        }
+    }
+
+    /// Replaces supervise/xstatus. Only for a service with a setting runit
+    /// does not have: callers write when such a setting changed the record.
+    pub fn write_xstatus(&self, msg: &Messages) {
+        let (tmp, path) = if self.is_log {
+            (LOG_XSTATUS_NEW, LOG_XSTATUS)
+        } else {
+            (MAIN_XSTATUS_NEW, MAIN_XSTATUS)
+        };
+        if let Err(e) = replace(tmp, path, &self.x.encode()) {
+            msg.write_failed(e);
         }
     }
 }

@@ -21,6 +21,7 @@ use supervise_proto::wait::Wstat;
 use supervise_proto::{Control, RunState, Want};
 
 use crate::access::Access;
+use crate::deaths;
 use crate::msg::Messages;
 use crate::plan::{plan, signals_reach, Action, Step, View};
 use crate::service::{Now, Service};
@@ -92,9 +93,11 @@ impl Supervisor {
         }
         setup::control_fifo(&mut main, &msg)?;
         main.write_status(&msg);
+        main.deaths.create(&msg);
         if let Some(l) = log.as_mut() {
             setup::control_fifo(l, &msg)?;
             l.write_status(&msg);
+            l.deaths.create(&msg);
         }
         setup::ok_fifo(&mut main, &msg)?;
         if let Some(l) = log.as_mut() {
@@ -215,7 +218,7 @@ impl Supervisor {
             .is_ok();
         let msg = self.msg.clone();
         let s = self.svc(w);
-        s.exited(wstat, has_finish, Now::read());
+        deaths::exited(s, wstat, has_finish, Now::read(), &msg);
         s.write_status(&msg);
     }
 
@@ -274,6 +277,7 @@ impl Supervisor {
             if let Some(want) = p.want {
                 s.want = want;
                 s.once = p.once;
+                deaths::wanted(s, c, &msg);
                 s.write_status(&msg);
             }
             s.steps.extend(p.steps);
@@ -377,6 +381,8 @@ impl Supervisor {
             let st = Wstat::from_raw(self.svc(w).exit_status);
             (format!("./{FINISH}"), st.finish_args().to_vec())
         } else {
+            let msg = self.msg.clone();
+            deaths::starting(self.svc(w), &msg);
             (format!("./{RUN}"), Vec::new())
         };
         let wiring = match (&self.log_pipe, w) {
@@ -403,7 +409,7 @@ impl Supervisor {
                 s.hold_until = Some(Instant::now() + FORK_RETRY);
                 if finishing {
                     // Give up on ./finish rather than spin; the service goes down.
-                    s.exited(0, false, Now::read());
+                    deaths::exited(s, 0, false, Now::read(), &msg);
                     s.write_status(&msg);
                 }
             }

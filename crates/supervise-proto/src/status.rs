@@ -266,8 +266,9 @@ pub fn write_files(
     true
 }
 
-/// Writes `data` to `tmp` and renames it to `path`.
-fn replace(tmp: &'static str, path: &'static str, data: &[u8]) -> Result<(), WriteError> {
+/// Writes `data` to `tmp` and renames it to `path` (runsv's other files
+/// in supervise/ are replaced the same way).
+pub fn replace(tmp: &'static str, path: &'static str, data: &[u8]) -> Result<(), WriteError> {
     let err = |step, errno| WriteError {
         step,
         tmp,
