@@ -287,6 +287,12 @@ fn restart_limit_gives_up_until_sv_up() {
     });
     assert_eq!(exits(&d).unwrap().total, 6);
     stop_runsv(&mut sb, pid, &d).unwrap();
+    // A new runsv knows nothing of that give-up: the mark left on disk is
+    // gone before it answers, and its exit records start over.
+    let pid = start_runsv(&mut sb, &bin("runsv"), &d);
+    assert_eq!(xstatus(&d).map(|x| x.failed), Some(None));
+    assert!(exits(&d).unwrap().total < 6);
+    stop_runsv(&mut sb, pid, &d).unwrap();
     sb.assert_no_leaks();
 }
 

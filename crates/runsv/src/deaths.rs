@@ -45,10 +45,16 @@ impl Deaths {
             runit_hold: None,
         }
     }
+}
 
-    /// When runsv starts: supervise/exits exists for every service.
-    pub fn create(&self, msg: &Messages) {
-        self.exits.create(msg);
+/// When runsv starts: supervise/exits exists for every service from now
+/// on. An xstatus left by an earlier runsv (a failed mark, a pause) is
+/// about a history this one does not have: it is replaced by the empty
+/// record. A service that never had one gets none.
+pub fn create(s: &Service, msg: &Messages) {
+    s.deaths.exits.create(msg);
+    if std::path::Path::new(s.xstatus_path()).exists() {
+        s.write_xstatus(msg);
     }
 }
 

@@ -193,13 +193,21 @@ impl Service {
     /// Replaces supervise/xstatus. Only for a service with a setting runit
     /// does not have: callers write when such a setting changed the record.
     pub fn write_xstatus(&self, msg: &Messages) {
-        let (tmp, path) = if self.is_log {
-            (LOG_XSTATUS_NEW, LOG_XSTATUS)
+        let tmp = if self.is_log {
+            LOG_XSTATUS_NEW
         } else {
-            (MAIN_XSTATUS_NEW, MAIN_XSTATUS)
+            MAIN_XSTATUS_NEW
         };
-        if let Err(e) = replace(tmp, path, &self.x.encode()) {
+        if let Err(e) = replace(tmp, self.xstatus_path(), &self.x.encode()) {
             msg.write_failed(e);
+        }
+    }
+
+    pub fn xstatus_path(&self) -> &'static str {
+        if self.is_log {
+            LOG_XSTATUS
+        } else {
+            MAIN_XSTATUS
         }
     }
 }

@@ -93,11 +93,11 @@ impl Supervisor {
         }
         setup::control_fifo(&mut main, &msg)?;
         main.write_status(&msg);
-        main.deaths.create(&msg);
+        deaths::create(&main, &msg);
         if let Some(l) = log.as_mut() {
             setup::control_fifo(l, &msg)?;
             l.write_status(&msg);
-            l.deaths.create(&msg);
+            deaths::create(l, &msg);
         }
         setup::ok_fifo(&mut main, &msg)?;
         if let Some(l) = log.as_mut() {
