@@ -156,6 +156,10 @@ pub fn run(ctx: &Ctx) {
             unit,
         );
     }
+    println!(
+        "  (supervise/exits grows 32 B a record up to max-death-tally: {} B per death at the default 100)",
+        supervise_proto::exits::HEADER_LEN + 100 * supervise_proto::exits::RECORD_LEN
+    );
     for (i, (name, unit)) in names.iter().enumerate() {
         row(
             &format!("  with restart-delay-max: {name}"),
