@@ -81,6 +81,11 @@ fn exit_records_of_an_exit_and_a_signal_for_the_service_and_its_log() {
     let pid = start_runsv(&mut sb, &bin("runsv"), &d);
     let l = wait_deaths(&d, 1);
     assert_eq!(l.records[0].ending(), Ending::Exited(3));
+    // The record is written before the status: wait for the second run.
+    let first_end = l.records[0].ended;
+    wait_status(&d, "the second run", |s| {
+        s.pid != 0 && s.state == RunState::Run && s.stamp > first_end
+    });
     let spid = wait_running(&d);
     let started = status_of(&d).unwrap().stamp;
     kill(spid, rustix::process::Signal::KILL);

@@ -10,6 +10,7 @@
 use std::time::Instant;
 
 use supervise_proto::exits::FLAG_FINISH_125;
+use supervise_proto::wait::Wstat;
 use supervise_proto::{Control, RunState, Tai64n, Want};
 
 use crate::backoff::{Backoff, Death, Policy, Verdict, FINISH_NO_RESTART};
@@ -104,7 +105,7 @@ fn settle(s: &mut Service, finish_status: Option<i32>, now: Now, msg: &Messages)
     };
     let policy = s.deaths.backoff.policy;
     let finish_125 =
-        finish_status.is_some_and(|w| w & 0x7f == 0 && (w >> 8) & 0xff == FINISH_NO_RESTART);
+        finish_status.is_some_and(|w| Wstat::from_raw(w).code() == Some(FINISH_NO_RESTART));
     let flags = if finish_125 && policy.finish_125 {
         FLAG_FINISH_125
     } else {
