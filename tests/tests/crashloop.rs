@@ -54,6 +54,16 @@ fn sv_status(sv: &Path, dir: &Path) -> String {
     normalize_sv(&String::from_utf8_lossy(&out.stdout))
 }
 
+/// `sv -o FIELDS status DIR`: (the service's line, exit code).
+fn sv_fields(dir: &Path, fields: &str) -> (String, Option<i32>) {
+    let out = std::process::Command::new(bin("sv"))
+        .args(["-o", fields, "status"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    (String::from_utf8_lossy(&out.stdout).into_owned(), out.status.code())
+}
+
 /// (inode, mtime, ctime) of a file: any replacement or write changes one.
 fn identity(p: &Path) -> (u64, i64, i64, i64, i64) {
     let m = std::fs::metadata(p).unwrap();
@@ -185,6 +195,9 @@ fn restart_delay_doubles_to_its_maximum_and_resets_after_a_long_run() {
         "{at:?} {ended:?}"
     );
     assert!(status_of(&d).unwrap().wants_up());
+    // sv -o reads the same pause.
+    let fields = sv_fields(&d, "state,restart_delay_ms,deaths_total");
+    assert_eq!(fields.0, "down 2000 3\n");
     // The fourth run lasts longer than the maximum: the series starts over.
     std::fs::write(d.join("long"), "").unwrap();
     let l = wait_deaths(&d, 6);
@@ -261,6 +274,11 @@ fn restart_limit_gives_up_until_sv_up() {
     assert_eq!(
         sv_status(&bin("sv"), &d),
         format!("down: {dir}: Ns, normally up, failed\n")
+    );
+    // sv -o: the failed state and its exit code.
+    assert_eq!(
+        sv_fields(&d, "state,want,last_exit_code,deaths_total"),
+        ("failed down 1 3\n".to_string(), Some(4))
     );
     if let Some(r) = reference() {
         // runit's sv reads the same status: down, wanted down.
