@@ -61,7 +61,10 @@ fn sv_fields(dir: &Path, fields: &str) -> (String, Option<i32>) {
         .arg(dir)
         .output()
         .unwrap();
-    (String::from_utf8_lossy(&out.stdout).into_owned(), out.status.code())
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code(),
+    )
 }
 
 /// (inode, mtime, ctime) of a file: any replacement or write changes one.
