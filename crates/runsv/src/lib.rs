@@ -7,11 +7,15 @@
 //! [`supervisor`] (the single poll loop that ties them together).
 
 mod access;
+mod backoff;
 mod cgroup;
+mod deaths;
+mod exits;
 mod msg;
 mod plan;
 mod readiness;
 mod service;
+mod settings;
 mod setup;
 mod spawn;
 mod stop;

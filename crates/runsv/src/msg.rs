@@ -2,6 +2,7 @@
 
 use rustix::io::Errno;
 use supervise_proto::errno_str;
+use supervise_proto::status::{WriteError, WriteStep};
 
 /// Exit code of a fatal error.
 pub const FATAL: i32 = 111;
@@ -31,6 +32,21 @@ impl Messages {
     /// `runsv DIR: warning: WHAT`
     pub fn warnx(&self, what: &str) {
         say(format_args!("runsv {}: warning: {}\n", self.dir, what));
+    }
+
+    /// A file of supervise/ could not be replaced: runit's warning for
+    /// the step that failed.
+    pub fn write_failed(&self, e: WriteError) {
+        let what = match e.step {
+            WriteStep::Open => format!("unable to open {}", e.tmp),
+            WriteStep::Write => format!("unable to write {}", e.tmp),
+            // runit names the new file without its directory here.
+            WriteStep::Rename => {
+                let name = e.tmp.rsplit('/').next().unwrap_or(e.tmp);
+                format!("unable to rename {name} to {}", e.path)
+            }
+        };
+        self.warn(&what, e.errno);
     }
 
     /// Prints `runsv DIR: fatal: WHAT: ERR` and returns the exit code.

@@ -7,13 +7,14 @@ use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
-use supervise_proto::status::{replace, write_files, Record, WriteError, WriteStep};
+use supervise_proto::status::{replace, write_files, Record};
 use supervise_proto::svdir::SuperviseFiles;
 use supervise_proto::xstatus::{
     XStatus, LOG_XSTATUS, LOG_XSTATUS_NEW, MAIN_XSTATUS, MAIN_XSTATUS_NEW,
 };
 use supervise_proto::{Control, RunState, Tai64n, Want};
 
+use crate::deaths::Deaths;
 use crate::msg::Messages;
 use crate::plan::{Action, Step};
 use crate::readiness::Readiness;
@@ -78,6 +79,8 @@ pub struct Service {
     pub readiness: Readiness,
     /// The stop settings and what they have pending (stop.rs).
     pub stopper: Stopper,
+    /// Exit records and the crash-loop state.
+    pub deaths: Deaths,
     /// supervise/xstatus, written only for services that opt in to
     /// something runit does not have.
     pub xstatus: XStatus,
@@ -109,6 +112,7 @@ impl Service {
             lock_fd: None,
             readiness: Readiness::new(is_log),
             stopper: Stopper::new(is_log),
+            deaths: Deaths::new(is_log),
             xstatus: XStatus::default(),
         }
     }
@@ -188,7 +192,7 @@ impl Service {
     /// warnings in runit's words: runsv carries on.
     pub fn write_status(&mut self, msg: &Messages) {
         let written = write_files(self.files, &self.record(), self.pid_changed, |e| {
-            warn_write(msg, e)
+            msg.write_failed(e)
         });
         if written {
             self.pid_changed = false;
@@ -206,30 +210,24 @@ impl Service {
     /// Callers decide whether the service has opted in to anything.
     pub fn write_xstatus(&mut self, msg: &Messages) {
         self.stopper.fill(&mut self.xstatus, self.pid);
-        let (tmp, path) = if self.is_log {
-            (LOG_XSTATUS_NEW, LOG_XSTATUS)
+        let tmp = if self.is_log {
+            LOG_XSTATUS_NEW
         } else {
-            (MAIN_XSTATUS_NEW, MAIN_XSTATUS)
+            MAIN_XSTATUS_NEW
         };
-        match replace(tmp, path, &self.xstatus.encode()) {
+        match replace(tmp, self.xstatus_path(), &self.xstatus.encode()) {
             Ok(()) => self.readiness.ring(),
-            Err(e) => warn_write(msg, e),
+            Err(e) => msg.write_failed(e),
         }
     }
-}
 
-/// A status file could not be replaced: runit's warning.
-fn warn_write(msg: &Messages, e: WriteError) {
-    let what = match e.step {
-        WriteStep::Open => format!("unable to open {}", e.tmp),
-        WriteStep::Write => format!("unable to write {}", e.tmp),
-        // runit names the new file without its directory here.
-        WriteStep::Rename => {
-            let name = e.tmp.rsplit('/').next().unwrap_or(e.tmp);
-            format!("unable to rename {name} to {}", e.path)
+    pub fn xstatus_path(&self) -> &'static str {
+        if self.is_log {
+            LOG_XSTATUS
+        } else {
+            MAIN_XSTATUS
         }
-    };
-    msg.warn(&what, e.errno);
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use supervise_proto::wait::Wstat;
 use supervise_proto::{Control, RunState, Want};
 
 use crate::access::Access;
+use crate::deaths;
 use crate::msg::Messages;
 use crate::plan::{plan, signals_reach, Action, Step, View};
 use crate::service::{Now, Service};
@@ -93,9 +94,11 @@ impl Supervisor {
         }
         setup::control_fifo(&mut main, &msg)?;
         main.write_status(&msg);
+        deaths::create(&mut main, &msg);
         if let Some(l) = log.as_mut() {
             setup::control_fifo(l, &msg)?;
             l.write_status(&msg);
+            deaths::create(l, &msg);
         }
         setup::ok_fifo(&mut main, &msg)?;
         if let Some(l) = log.as_mut() {
@@ -264,7 +267,7 @@ impl Supervisor {
         let msg = self.msg.clone();
         let s = self.svc(w);
         s.readiness.stopped();
-        s.exited(wstat, has_finish, Now::read());
+        deaths::exited(s, wstat, has_finish, Now::read(), &msg);
         if s.stop_extended() {
             s.write_xstatus(&msg);
         }
@@ -326,6 +329,7 @@ impl Supervisor {
             if let Some(want) = p.want {
                 s.want = want;
                 s.once = p.once;
+                deaths::wanted(s, c, &msg);
                 s.write_status(&msg);
             }
             s.steps.extend(p.steps);
@@ -449,6 +453,8 @@ impl Supervisor {
             let st = Wstat::from_raw(self.svc(w).exit_status);
             (FINISH_ARGV0, st.finish_args().to_vec())
         } else {
+            let msg = self.msg.clone();
+            deaths::starting(self.svc(w), &msg);
             (RUN_ARGV0, Vec::new())
         };
         let handoff = if finishing {
@@ -501,7 +507,7 @@ impl Supervisor {
                 s.hold_until = Some(Instant::now() + FORK_RETRY);
                 if finishing {
                     // Give up on ./finish rather than spin; the service goes down.
-                    s.exited(0, false, Now::read());
+                    deaths::exited(s, 0, false, Now::read(), &msg);
                     s.write_status(&msg);
                 }
             }

@@ -270,8 +270,8 @@ pub fn write_files(
     true
 }
 
-/// Writes `data` to `tmp` and renames it to `path` (also for runsv's
-/// other files under supervise/, such as xstatus).
+/// Writes `data` to `tmp` and renames it to `path` (runsv's other files
+/// in supervise/ are replaced the same way).
 pub fn replace(tmp: &'static str, path: &'static str, data: &[u8]) -> Result<(), WriteError> {
     let err = |step, errno| WriteError {
         step,

@@ -6,6 +6,7 @@
 
 mod chpst;
 pub mod common;
+mod crashloop;
 mod readiness;
 mod runit;
 mod runsvdir;
@@ -29,6 +30,7 @@ const BENCHES: &[Bench] = &[
     ("svlogd", svlogd::run),
     ("runsvdir", runsvdir::run),
     ("stopping", stopping::run),
+    ("crashloop", crashloop::run),
     ("sizes", sizes::run),
 ];
 
