@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use runit_tests::supervise_proto::exits::{ExitLog, FLAG_NEVER_READY, MAIN_EXITS};
+use runit_tests::supervise_proto::svdir::send_control;
 use runit_tests::supervise_proto::xstatus::{XStatus, LOG_XSTATUS, MAIN_XSTATUS};
 use runit_tests::*;
 
@@ -210,6 +212,24 @@ fn a_restart_starts_readiness_over() {
     assert!(x.notify && x.ready.is_none());
     let (out, _) = sv_timed(&sb, &bin("sv"), &["-w", "1", "check", s(&dir)]);
     assert_eq!(out.status.code(), Some(1));
+    // The exit records tell the run that was ready from the one that
+    // died before it was.
+    send_control(&dir, b"k").unwrap();
+    wait_for("third run", WAIT, || {
+        status_of(&dir)
+            .filter(|s| s.pid != 0 && s.pid != second)
+            .map(|s| s.pid)
+    });
+    let log = wait_for("two exit records", WAIT, || {
+        let b = std::fs::read(dir.join(MAIN_EXITS)).ok()?;
+        ExitLog::decode(&b).ok().filter(|l| l.records.len() == 2)
+    });
+    assert_eq!(log.records[0].flags & FLAG_NEVER_READY, 0, "{log:?}");
+    assert_eq!(
+        log.records[1].flags & FLAG_NEVER_READY,
+        FLAG_NEVER_READY,
+        "{log:?}"
+    );
     stop_runsv(&mut sb, pid, &dir);
     sb.assert_no_leaks();
 }

@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use supervise_proto::exits::FLAG_FINISH_125;
+use supervise_proto::exits::{FLAG_FINISH_125, FLAG_NEVER_READY};
 use supervise_proto::wait::Wstat;
 use supervise_proto::{Control, RunState, Tai64n, Want};
 
@@ -86,9 +86,16 @@ pub fn exited(s: &mut Service, wstat: i32, has_finish: bool, now: Now, msg: &Mes
             ended: now.mono,
             asked: s.got_term,
         });
+        // xstatus still describes the run that died (readiness starts
+        // over only at the next start).
+        let flags = if s.xstatus.notify && s.xstatus.ready.is_none() {
+            FLAG_NEVER_READY
+        } else {
+            0
+        };
         s.deaths
             .exits
-            .died(s.stamp, now.wall, wstat, has_finish, msg);
+            .died(s.stamp, now.wall, wstat, flags, has_finish, msg);
     }
     let finishing = s.exited(wstat, has_finish, now);
     if !finishing {

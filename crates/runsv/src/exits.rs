@@ -77,6 +77,7 @@ impl Exits {
         started: Tai64n,
         ended: Tai64n,
         wstatus: i32,
+        flags: u8,
         finishing: bool,
         msg: &Messages,
     ) {
@@ -84,7 +85,7 @@ impl Exits {
             ended,
             started,
             wstatus,
-            flags: 0,
+            flags,
         });
         if !finishing {
             self.settle(0, msg);
