@@ -370,6 +370,16 @@ fn a_pending_kill_shows_in_xstatus_and_goes_when_the_service_does() {
     let at = wait_for("kill-at in xstatus", WAIT, || xstatus(&d).kill_at);
     let secs = at.unix_secs() as i64 - before.unix_secs() as i64;
     assert!((59..=61).contains(&secs), "kill-at {secs} s ahead");
+    // The machine-readable status shows the deadline and the settings.
+    let o = std::process::Command::new(bin("sv"))
+        .args(["-o", "kill_at,kill_at_tai64n,settings,cgroup", "status"])
+        .arg(&d)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!("{} {at} timeout-kill=60000 -\n", at.unix_secs())
+    );
     // `sv kill` ends it sooner; the deadline is dropped with it.
     assert_eq!(sv(&sb, &bin("sv"), &["kill", d.to_str().unwrap()]), Some(0));
     wait_down(&d);

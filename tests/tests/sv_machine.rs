@@ -113,6 +113,11 @@ const PART_KEYS: &[&str] = &[
     "last_ran_ms",
     "deaths_minute",
     "deaths_total",
+    "kill_at",
+    "kill_at_tai64n",
+    "finish_kill_at",
+    "cgroup",
+    "settings",
     "error",
 ];
 

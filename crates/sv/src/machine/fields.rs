@@ -105,6 +105,25 @@ pub const FIELDS: &[(&str, Getter)] = &[
     ("deaths_total", |k, _| {
         opt_int(k.exits.as_ref().map(|e| e.total))
     }),
+    ("kill_at", |k, _| unix(k.kill_at())),
+    ("kill_at_tai64n", |k, _| tai(k.kill_at())),
+    ("finish_kill_at", |k, _| unix(k.finish_kill_at())),
+    ("cgroup", |k, _| {
+        k.x.cgroup
+            .clone()
+            .map_or(Value::Null, |c| Value::Str(c.into()))
+    }),
+    ("settings", |k, _| {
+        if k.x.settings.is_empty() {
+            return Value::Null;
+        }
+        let pairs: Vec<String> =
+            k.x.settings
+                .iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect();
+        Value::Str(pairs.join(" ").into())
+    }),
 ];
 
 /// The index of a field in [`FIELDS`].

@@ -119,6 +119,19 @@ impl Known {
         }
     }
 
+    /// When runsv sends KILL to ./run (a stop under `timeout-kill`), while
+    /// ./run runs.
+    pub fn kill_at(&self) -> Option<Tai64n> {
+        self.x.kill_at.filter(|_| self.running())
+    }
+
+    /// When runsv kills ./finish (`timeout-finish`), while it runs.
+    pub fn finish_kill_at(&self) -> Option<Tai64n> {
+        self.x
+            .finish_kill_at
+            .filter(|_| self.status.pid != 0 && self.status.state == RunState::Finish)
+    }
+
     /// When runsv gave up, while the service stays down.
     pub fn failed_since(&self) -> Option<Tai64n> {
         self.x.failed.filter(|_| self.status.pid == 0)
