@@ -158,10 +158,15 @@ uninstall:
 # sssd or systemd users an nsswitch.conf names; a static glibc loads
 # those modules at run time from the system's glibc of the same version),
 # else all with a static glibc.
+# utmpset built with musl keeps to glibc's record layout on a glibc host
+# (feature glibc-utmp): the files are the system's, whatever utmpset links.
 STATIC_MUSL = $(filter-out chpst,$(BIN_PROGS) $(SBIN_PROGS))
+GLIBC_UTMP  = $(if $(filter %-linux-gnu,$(TRIPLE)),--features utmpset/glibc-utmp)
+MULTI_UTMP  = $(if $(GLIBC_UTMP),--features glibc-utmp)
 static:
 ifeq ($(RUNIT_LIBC),musl)
-	$(CARGO) build --release --workspace --bins --target $(MUSL) --exclude chpst --exclude multicall --exclude xtask --exclude runit-tests
+	$(CARGO) build --release --workspace --bins --target $(MUSL) $(GLIBC_UTMP) \
+	  --exclude chpst --exclude multicall --exclude xtask --exclude runit-tests
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release -p chpst --bin chpst --target $(TRIPLE)
 	mkdir -p dist
 	for p in $(STATIC_MUSL); do cp "$(TARGET_DIR)/$(MUSL)/release/$$p" dist/ && strip dist/$$p || exit 1; done
@@ -178,7 +183,7 @@ endif
 # to it by each program's name, in dist-multicall/.
 MULTI = dist-multicall
 multicall:
-	$(CARGO) build --profile multicall -p multicall --bin runit-rs --target $(MUSL)
+	$(CARGO) build --profile multicall -p multicall --bin runit-rs --target $(MUSL) $(MULTI_UTMP)
 	rm -rf $(MULTI) && mkdir -p $(MULTI)
 	cp "$(TARGET_DIR)/$(MUSL)/multicall/runit-rs" $(MULTI)/ && strip $(MULTI)/runit-rs
 	for p in $(BIN_PROGS) $(SBIN_PROGS) $(PERSONALITIES); do ln -s runit-rs $(MULTI)/$$p || exit 1; done

@@ -74,16 +74,32 @@ fn exit0(_: ()) -> i32 {
 
 /// The program named by `arg0`'s base name.
 pub fn lookup(arg0: &[u8]) -> Option<&'static Program> {
-    let base = arg0.rsplit(|&b| b == b'/').next().unwrap_or(arg0);
-    PROGRAMS.iter().find(|p| p.name.as_bytes() == base)
+    PROGRAMS.iter().find(|p| p.name.as_bytes() == base(arg0))
 }
 
-/// Picks the program for a command line and the argv it gets: by argv[0],
-/// else by argv[1] (the binary called by its own name), which then becomes
-/// the program's argv[0].
-pub fn choose(mut args: Vec<OsString>) -> Result<(&'static Program, Vec<OsString>), Vec<u8>> {
+/// Picks the program for a command line and the argv it gets. In order:
+/// argv[0]'s base name; the base name of the path that was executed
+/// (`execfn`, the kernel's AT_EXECFN: a caller may set any argv[0], as
+/// runsvdir's tests and daemontools' users do, yet runs the program by its
+/// link); the binary called by its own name, `runit-rs PROG args...`,
+/// where PROG becomes the program's argv[0]. Any other name is sv's: sv
+/// is the one program installed under names of its own (an
+/// /etc/init.d/SERVICE link makes it an LSB init script).
+pub fn choose(
+    mut args: Vec<OsString>,
+    execfn: &[u8],
+) -> Result<(&'static Program, Vec<OsString>), Vec<u8>> {
     if let Some(p) = args.first().and_then(|a0| lookup(a0.as_bytes())) {
         return Ok((p, args));
+    }
+    let arg0 = args.first().map(|a| a.as_bytes()).unwrap_or(b"");
+    if base(arg0) != OWN_NAME {
+        if let Some(p) = lookup(execfn) {
+            return Ok((p, args));
+        }
+        if base(execfn) != OWN_NAME && !args.is_empty() {
+            return Ok((lookup(b"sv").expect("sv is in the table"), args));
+        }
     }
     if let Some(p) = args.get(1).and_then(|a1| lookup(a1.as_bytes())) {
         args.remove(0);
@@ -98,9 +114,17 @@ pub fn choose(mut args: Vec<OsString>) -> Result<(&'static Program, Vec<OsString
     Err(msg)
 }
 
+/// The binary's own name, under which it takes the program from argv[1].
+const OWN_NAME: &[u8] = b"runit-rs";
+
+fn base(path: &[u8]) -> &[u8] {
+    path.rsplit(|&b| b == b'/').next().unwrap_or(path)
+}
+
 /// Runs the program the command line names, with its own start-up.
 pub fn main(args: Vec<OsString>) -> i32 {
-    match choose(args) {
+    let execfn = rustix::param::linux_execfn().to_bytes();
+    match choose(args, execfn) {
         Ok((p, args)) => {
             if let Start::Init(sigpipe) = p.start {
                 supervise_proto::start::init(sigpipe);
@@ -124,14 +148,14 @@ mod tests {
 
     #[test]
     fn argv0_base_name_chooses() {
-        let (p, a) = choose(argv(&["/usr/bin/sv", "status", "x"])).unwrap();
+        let (p, a) = choose(argv(&["/usr/bin/sv", "status", "x"]), b"/bin/runit-rs").unwrap();
         assert_eq!(p.name, "sv");
         assert_eq!(a, argv(&["/usr/bin/sv", "status", "x"]));
     }
 
     #[test]
     fn own_name_takes_the_program_from_argv1() {
-        let (p, a) = choose(argv(&["./runit-rs", "envdir", "d", "true"])).unwrap();
+        let (p, a) = choose(argv(&["./runit-rs", "envdir", "d", "true"]), b"./runit-rs").unwrap();
         assert_eq!(p.name, "envdir");
         assert_eq!(p.start, Start::Untouched);
         assert_eq!(a, argv(&["envdir", "d", "true"]));
@@ -139,9 +163,23 @@ mod tests {
 
     #[test]
     fn unknown_names_get_the_usage() {
-        let e = choose(argv(&["runit-rs", "nosuch"])).unwrap_err();
+        let e = choose(argv(&["runit-rs", "nosuch"]), b"/bin/runit-rs").unwrap_err();
         assert!(e.starts_with(b"usage: runit-rs program"));
-        assert!(choose(vec![]).is_err());
+        assert!(choose(vec![], b"/bin/runit-rs").is_err());
+    }
+
+    #[test]
+    fn a_chosen_argv0_runs_the_link_that_was_executed() {
+        let (p, a) = choose(argv(&["mysvc", "-z"]), b"/usr/bin/svc").unwrap();
+        assert_eq!(p.name, "svc");
+        assert_eq!(a, argv(&["mysvc", "-z"]));
+    }
+
+    #[test]
+    fn any_other_name_is_an_sv_init_script() {
+        let (p, a) = choose(argv(&["/etc/init.d/web", "status"]), b"/etc/init.d/web").unwrap();
+        assert_eq!(p.name, "sv");
+        assert_eq!(a, argv(&["/etc/init.d/web", "status"]));
     }
 
     #[test]
