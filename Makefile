@@ -157,7 +157,7 @@ uninstall:
 # a musl chpst would read only /etc/passwd and /etc/group, not the LDAP,
 # sssd or systemd users an nsswitch.conf names; a static glibc loads
 # those modules at run time from the system's glibc of the same version),
-# else all with a static glibc.
+# else all with a static glibc. runsv, sv: as make all builds them.
 # utmpset built with musl keeps to glibc's record layout on a glibc host
 # (feature glibc-utmp): the files are the system's, whatever utmpset links.
 STATIC_MUSL = $(filter-out chpst,$(BIN_PROGS) $(SBIN_PROGS))
@@ -171,6 +171,7 @@ ifeq ($(RUNIT_LIBC),musl)
 	mkdir -p dist
 	for p in $(STATIC_MUSL); do cp "$(TARGET_DIR)/$(MUSL)/release/$$p" dist/ && strip dist/$$p || exit 1; done
 	cp "$(STATIC)/chpst" dist/ && strip dist/chpst
+	$(MAKE) --no-print-directory musl-bins OUT=dist
 else
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --workspace --bins --target $(TRIPLE)
 	mkdir -p dist

@@ -12,7 +12,6 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use supervise_proto::errno_str;
 
-
 /// The whole program: `args` is its argv; exits through std::process::exit
 /// where the status is not 0.
 pub fn run(args: &[OsString]) {

@@ -8,12 +8,11 @@
 mod inspect;
 mod report;
 
+use rustix::fs::{open, Mode, OFlags};
 use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use rustix::fs::{open, Mode, OFlags};
 use supervise_proto::errno_str;
-
 
 /// The whole program: `args` is its argv; exits through std::process::exit
 /// where the status is not 0.

@@ -115,4 +115,3 @@ pub fn run(args: &[OsString]) -> i32 {
     }
     0
 }
-

@@ -3,4 +3,6 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), no_main)]
 
-supervise_proto::c_main!(supervise_proto::start::SigPipe::Default, |args| utmpset::run(&args));
+supervise_proto::c_main!(supervise_proto::start::SigPipe::Default, |args| {
+    utmpset::run(&args)
+});

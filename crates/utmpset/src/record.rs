@@ -216,7 +216,10 @@ mod tests {
     use super::*;
 
     #[test]
-    #[cfg(all(target_arch = "x86_64", any(target_env = "gnu", feature = "glibc-utmp")))]
+    #[cfg(all(
+        target_arch = "x86_64",
+        any(target_env = "gnu", feature = "glibc-utmp")
+    ))]
     fn x86_64_glibc_layout() {
         assert_eq!(SIZE, 384);
         assert_eq!(LINE_SIZE, 32);
@@ -234,7 +237,11 @@ mod tests {
     }
 
     #[test]
-    #[cfg(all(target_arch = "x86_64", target_env = "musl", not(feature = "glibc-utmp")))]
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_env = "musl",
+        not(feature = "glibc-utmp")
+    ))]
     fn x86_64_musl_layout() {
         assert_eq!(SIZE, 400);
         assert_eq!(LINE_SIZE, 32);
