@@ -50,9 +50,9 @@ pub const PROGRAMS: &[Program] = &[
     prog("setlock", Start::Untouched, chpst),
     prog("setuidgid", Start::Untouched, chpst),
     prog("softlimit", Start::Untouched, chpst),
-    prog("svok", DEFAULT, |a| exit0(svok::run(&a))),
-    prog("svstat", DEFAULT, |a| exit0(svstat::run(&a))),
-    prog("svc", DEFAULT, |a| exit0(svc::run(&a))),
+    prog("svok", DEFAULT, |a| svok::run(&a)),
+    prog("svstat", DEFAULT, |a| svstat::run(&a)),
+    prog("svc", DEFAULT, |a| svc::run(&a)),
     prog("tai64n", DEFAULT, |_| tai64n::stamp_main()),
     prog("tai64nlocal", DEFAULT, |_| tai64n::localize_main()),
     prog("runit", IGNORE, |_| runit::runit_main()),
@@ -65,11 +65,6 @@ pub const PROGRAMS: &[Program] = &[
 
 const fn prog(name: &'static str, start: Start, run: fn(Vec<OsString>) -> i32) -> Program {
     Program { name, start, run }
-}
-
-/// svok, svstat and svc exit themselves unless all went well.
-fn exit0(_: ()) -> i32 {
-    0
 }
 
 /// The program named by `arg0`'s base name.

@@ -12,9 +12,9 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use supervise_proto::errno_str;
 
-/// The whole program: `args` is its argv; exits through std::process::exit
-/// where the status is not 0.
-pub fn run(args: &[OsString]) {
+/// The whole program: `args` is its argv, the result its exit status
+/// (0; other statuses exit through std::process::exit on the spot).
+pub fn run(args: &[OsString]) -> i32 {
     let prog = commands::program_name(args.first().map(|a| a.as_bytes()).unwrap_or(b"svc"));
     let (bytes, dirs) = match commands::parse(&args[args.len().min(1)..]) {
         Ok(parsed) => parsed,
@@ -36,6 +36,7 @@ pub fn run(args: &[OsString]) {
             fatal("unable to set directory: ", e);
         }
     }
+    0
 }
 
 fn fatal(what: &str, e: rustix::io::Errno) -> ! {

@@ -8,9 +8,9 @@ mod probe;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
-/// The whole program: `args` is its argv; exits through std::process::exit
-/// where the status is not 0.
-pub fn run(args: &[OsString]) {
+/// The whole program: `args` is its argv, the result its exit status
+/// (0; other statuses exit through std::process::exit on the spot).
+pub fn run(args: &[OsString]) -> i32 {
     let Some(dir) = args.get(1) else {
         die(100, b"svok: usage: svok dir\n");
     };

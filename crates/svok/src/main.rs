@@ -5,7 +5,6 @@
 // is empty in a no_main program under musl.
 #![cfg_attr(not(test), no_main)]
 
-supervise_proto::c_main!(supervise_proto::start::SigPipe::Default, |args| {
-    svok::run(&args);
-    0
-});
+supervise_proto::c_main!(supervise_proto::start::SigPipe::Default, |args| svok::run(
+    &args
+));

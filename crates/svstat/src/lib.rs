@@ -14,9 +14,9 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use supervise_proto::errno_str;
 
-/// The whole program: `args` is its argv; exits through std::process::exit
-/// where the status is not 0.
-pub fn run(args: &[OsString]) {
+/// The whole program: `args` is its argv, the result its exit status
+/// (0; other statuses exit through std::process::exit on the spot).
+pub fn run(args: &[OsString]) -> i32 {
     let start = match open(".", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
         Ok(fd) => fd,
         Err(e) => fatal("unable to open current directory: ", e),
@@ -37,6 +37,7 @@ pub fn run(args: &[OsString]) {
     }
     let _ = std::io::stdout().write_all(&out);
     let _ = std::io::stdout().flush();
+    0
 }
 
 fn fatal(what: &str, e: rustix::io::Errno) -> ! {

@@ -5,7 +5,7 @@
 // is empty in a no_main program under musl.
 #![cfg_attr(not(test), no_main)]
 
-supervise_proto::c_main!(supervise_proto::start::SigPipe::Default, |args| {
-    svstat::run(&args);
-    0
-});
+supervise_proto::c_main!(
+    supervise_proto::start::SigPipe::Default,
+    |args| svstat::run(&args)
+);
