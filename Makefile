@@ -6,6 +6,8 @@
 #   make bench      benchmarks side by side with the reference binaries
 #   make install    PREFIX=/usr/local DESTDIR= BINDIR= SBINDIR= MANDIR=
 #   make static     statically linked, stripped binaries in dist/
+#   make multicall  one static binary for every program, with links, in
+#                   dist-multicall/ (make check-multicall tests it)
 #
 # Build-time settings (distro paths):
 #   SVDIR           sv's default service directory: upstream /service,
@@ -32,7 +34,7 @@ RELEASE = $(TARGET_DIR)/release
 TRIPLE  ?= $(shell rustc -vV | sed -n 's/^host: //p')
 STATIC  = $(TARGET_DIR)/$(TRIPLE)/release
 
-.PHONY: all musl-bins check check-libc demo bench install install-files uninstall static clean settings
+.PHONY: all musl-bins check check-libc check-multicall demo bench install install-files uninstall static multicall clean settings
 
 # Linked statically (glibc, crt-static) in the release build: runsv and
 # svlogd run once per service for the machine's whole life, and static
@@ -150,19 +152,49 @@ uninstall:
 	for p in $(SBIN_PROGS); do rm -f "$(DESTDIR)$(SBINDIR)/$$p"; done
 	for m in docs/man/*.8; do rm -f "$(DESTDIR)$(MANDIR)/man8/$${m##*/}"; done
 
-# Every program linked statically (glibc, crt-static; runsv and sv with
-# musl when RUNIT_LIBC is musl) and stripped, in dist/. chpst still looks
-# users up through NSS, which a static glibc loads at run time from the
-# system's shared libraries of the same glibc version.
+# Every program linked statically and stripped, in dist/: with musl when
+# RUNIT_LIBC is musl (all but chpst, which keeps a static glibc for NSS:
+# a musl chpst would read only /etc/passwd and /etc/group, not the LDAP,
+# sssd or systemd users an nsswitch.conf names; a static glibc loads
+# those modules at run time from the system's glibc of the same version),
+# else all with a static glibc. runsv, sv: as make all builds them.
+# utmpset built with musl keeps to glibc's record layout on a glibc host
+# (feature glibc-utmp): the files are the system's, whatever utmpset links.
+STATIC_MUSL = $(filter-out chpst,$(BIN_PROGS) $(SBIN_PROGS))
+GLIBC_UTMP  = $(if $(filter %-linux-gnu,$(TRIPLE)),--features utmpset/glibc-utmp)
+MULTI_UTMP  = $(if $(GLIBC_UTMP),--features glibc-utmp)
 static:
+ifeq ($(RUNIT_LIBC),musl)
+	$(CARGO) build --release --workspace --bins --target $(MUSL) $(GLIBC_UTMP) \
+	  --exclude chpst --exclude multicall --exclude xtask --exclude runit-tests
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release -p chpst --bin chpst --target $(TRIPLE)
+	mkdir -p dist
+	for p in $(STATIC_MUSL); do cp "$(TARGET_DIR)/$(MUSL)/release/$$p" dist/ && strip dist/$$p || exit 1; done
+	cp "$(STATIC)/chpst" dist/ && strip dist/chpst
+	$(MAKE) --no-print-directory musl-bins OUT=dist
+else
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --workspace --bins --target $(TRIPLE)
 	mkdir -p dist
-	for p in $(BIN_PROGS) $(SBIN_PROGS); do cp "$(STATIC)/$$p" dist/ && strip dist/$$p; done
-ifeq ($(RUNIT_LIBC),musl)
-	$(MAKE) --no-print-directory musl-bins OUT=dist
+	for p in $(BIN_PROGS) $(SBIN_PROGS); do cp "$(STATIC)/$$p" dist/ && strip dist/$$p || exit 1; done
 endif
 	ls -l dist
 
+# One static musl binary, runit-rs, for every program (see
+# crates/multicall), built for size (profile multicall), and a symlink
+# to it by each program's name, in dist-multicall/.
+MULTI = dist-multicall
+multicall:
+	$(CARGO) build --profile multicall -p multicall --bin runit-rs --target $(MUSL) $(MULTI_UTMP)
+	rm -rf $(MULTI) && mkdir -p $(MULTI)
+	cp "$(TARGET_DIR)/$(MUSL)/multicall/runit-rs" $(MULTI)/ && strip $(MULTI)/runit-rs
+	for p in $(BIN_PROGS) $(SBIN_PROGS) $(PERSONALITIES); do ln -s runit-rs $(MULTI)/$$p || exit 1; done
+	ls -l $(MULTI)/runit-rs
+
+# The end-to-end tests, run against dist-multicall/ (not part of check).
+check-multicall: multicall
+	RUNIT_RS_BIN_DIR="$(abspath $(MULTI))" RUNIT_RS_REQUIRE_REFERENCE=1 \
+	  $(CARGO) test -p runit-tests --no-fail-fast
+
 clean:
 	$(CARGO) clean
-	rm -rf dist
+	rm -rf dist $(MULTI)

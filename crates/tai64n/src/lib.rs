@@ -11,3 +11,23 @@
 pub mod filter;
 pub mod localtime;
 pub mod stamper;
+
+/// tai64n's whole run: stamps standard input onto standard output.
+pub fn stamp_main() -> i32 {
+    let mut stamper = stamper::Stamper::new(supervise_proto::Tai64n::now);
+    filter::run(
+        &mut stamper,
+        rustix::stdio::stdin(),
+        rustix::stdio::stdout(),
+    )
+}
+
+/// tai64nlocal's whole run: localizes standard input onto standard output.
+pub fn localize_main() -> i32 {
+    let mut localizer = localtime::Localizer::new(localtime::SystemZone::new());
+    filter::run(
+        &mut localizer,
+        rustix::stdio::stdin(),
+        rustix::stdio::stdout(),
+    )
+}

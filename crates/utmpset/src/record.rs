@@ -10,7 +10,41 @@
 
 use std::mem::{offset_of, size_of};
 
+#[cfg(not(feature = "glibc-utmp"))]
 use libc::utmpx;
+
+/// glibc's x86_64 record, for a musl build (the multicall binary, `make
+/// static`) that edits the files of a glibc system: the files are laid out
+/// by whatever C library the system's login programs use, not by the one
+/// utmpset happens to be linked with.
+#[cfg(feature = "glibc-utmp")]
+#[allow(non_camel_case_types, dead_code)]
+#[repr(C)]
+struct utmpx {
+    ut_type: i16,
+    ut_pid: i32,
+    ut_line: [u8; 32],
+    ut_id: [u8; 4],
+    ut_user: [u8; 32],
+    ut_host: [u8; 256],
+    ut_exit: [i16; 2],
+    ut_session: i32,
+    ut_tv: Timeval32,
+    ut_addr_v6: [i32; 4],
+    unused: [u8; 20],
+}
+
+/// glibc keeps ut_tv 32-bit wide in the files on x86_64.
+#[cfg(feature = "glibc-utmp")]
+#[allow(dead_code)]
+#[repr(C)]
+struct Timeval32 {
+    tv_sec: i32,
+    tv_usec: i32,
+}
+
+#[cfg(all(feature = "glibc-utmp", not(target_arch = "x86_64")))]
+compile_error!("feature glibc-utmp describes x86_64's layout only");
 
 /// `ut_type` of a logged-out entry (the same number in every Linux libc).
 pub const DEAD_PROCESS: i16 = 8;
@@ -182,7 +216,10 @@ mod tests {
     use super::*;
 
     #[test]
-    #[cfg(all(target_arch = "x86_64", target_env = "gnu"))]
+    #[cfg(all(
+        target_arch = "x86_64",
+        any(target_env = "gnu", feature = "glibc-utmp")
+    ))]
     fn x86_64_glibc_layout() {
         assert_eq!(SIZE, 384);
         assert_eq!(LINE_SIZE, 32);
@@ -200,7 +237,11 @@ mod tests {
     }
 
     #[test]
-    #[cfg(all(target_arch = "x86_64", target_env = "musl"))]
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_env = "musl",
+        not(feature = "glibc-utmp")
+    ))]
     fn x86_64_musl_layout() {
         assert_eq!(SIZE, 400);
         assert_eq!(LINE_SIZE, 32);

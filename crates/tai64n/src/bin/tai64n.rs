@@ -4,10 +4,5 @@
 // Entered from C's main (see supervise_proto::start): SIGPIPE keeps its
 // default, so like daemontools' filter it just ends when its reader goes.
 supervise_proto::c_main!(supervise_proto::start::SigPipe::Default, |_| {
-    let mut stamper = tai64n::stamper::Stamper::new(supervise_proto::Tai64n::now);
-    tai64n::filter::run(
-        &mut stamper,
-        rustix::stdio::stdin(),
-        rustix::stdio::stdout(),
-    )
+    tai64n::stamp_main()
 });

@@ -4,11 +4,5 @@
 // Entered from C's main (see supervise_proto::start): SIGPIPE keeps its
 // default, so like daemontools' filter it just ends when its reader goes.
 supervise_proto::c_main!(supervise_proto::start::SigPipe::Default, |_| {
-    use tai64n::localtime::{Localizer, SystemZone};
-    let mut localizer = Localizer::new(SystemZone::new());
-    tai64n::filter::run(
-        &mut localizer,
-        rustix::stdio::stdin(),
-        rustix::stdio::stdout(),
-    )
+    tai64n::localize_main()
 });
