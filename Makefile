@@ -34,7 +34,7 @@ RELEASE = $(TARGET_DIR)/release
 TRIPLE  ?= $(shell rustc -vV | sed -n 's/^host: //p')
 STATIC  = $(TARGET_DIR)/$(TRIPLE)/release
 
-.PHONY: all musl-bins check check-libc check-multicall demo bench install install-files uninstall static multicall clean settings
+.PHONY: all musl-bins check check-libc check-multicall check-multicall-if-musl demo bench install install-files uninstall static multicall clean settings
 
 # Linked statically (glibc, crt-static) in the release build: runsv and
 # svlogd run once per service for the machine's whole life, and static
@@ -108,6 +108,7 @@ check:
 	mkdir -p "$(dir $(SKIPS))" && : > "$(SKIPS)"
 	st=0; RUNIT_RS_REQUIRE_REFERENCE=1 $(CARGO) test --workspace --no-fail-fast || st=$$?; \
 	if [ $$st = 0 ]; then $(MAKE) --no-print-directory check-libc || st=$$?; fi; \
+	if [ $$st = 0 ]; then $(MAKE) --no-print-directory check-multicall-if-musl || st=$$?; fi; \
 	echo "$$(cut -f1 "$(SKIPS)" | sort -u | wc -l) tests skipped"; \
 	sed 's/^/  /' "$(SKIPS)"; \
 	exit $$st
@@ -190,7 +191,16 @@ multicall:
 	for p in $(BIN_PROGS) $(SBIN_PROGS) $(PERSONALITIES); do ln -s runit-rs $(MULTI)/$$p || exit 1; done
 	ls -l $(MULTI)/runit-rs
 
-# The end-to-end tests, run against dist-multicall/ (not part of check).
+# make check runs these too when the musl target is installed (the
+# multicall binary is musl throughout).
+check-multicall-if-musl:
+ifeq ($(RUNIT_LIBC),musl)
+	$(MAKE) --no-print-directory check-multicall
+else
+	@echo "*** the multicall binary not tested: Rust's $(MUSL) target is not installed"
+endif
+
+# The end-to-end tests, run against dist-multicall/.
 check-multicall: multicall
 	RUNIT_RS_BIN_DIR="$(abspath $(MULTI))" RUNIT_RS_REQUIRE_REFERENCE=1 \
 	  $(CARGO) test -p runit-tests --no-fail-fast
