@@ -502,3 +502,66 @@ fn the_log_service_reads_its_own_settings_in_log() {
     stop_runsv(&mut sb, runsv, &d).expect("runsv exits");
     sb.assert_no_leaks();
 }
+
+/// The settings are read from a service directory mounted read-only (with
+/// supervise/ a symlink to writable space, as on a read-only root): runsv
+/// writes nothing there and warns of nothing, and the settings act.
+#[test]
+fn a_read_only_service_directory_works_with_settings() {
+    if !need_root("a read-only bind mount in a mount namespace") {
+        return;
+    }
+    let mut sb = Sandbox::new();
+    let (d, out) = service(&sb, |out| {
+        format!(
+            "#!/bin/sh\nexec 2>/dev/null\ntrap 'echo QUIT > {}/sig.new; mv {0}/sig.new {0}/sig; exit 0' QUIT\n\
+             while :; do sleep 0.1; done\n",
+            out.display()
+        )
+    });
+    std::fs::write(d.join("down-signal"), "QUIT\n").unwrap();
+    std::fs::write(d.join("timeout-kill"), "5000\n").unwrap();
+    std::fs::write(d.join("stop-group"), "").unwrap();
+    let sup = sb.join("supervise-space");
+    std::fs::create_dir_all(&sup).unwrap();
+    std::os::unix::fs::symlink(&sup, d.join("supervise")).unwrap();
+    let before = names(&d);
+    // runsv in its own mount namespace, where the service directory is a
+    // read-only bind mount of itself (unshare execs in the same process,
+    // so the pid is runsv's).
+    let wrapper = sb.join("ro-runsv");
+    write_script(
+        &wrapper,
+        &format!(
+            "#!/bin/sh\nexec unshare --mount --propagation private sh -c \
+             'mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && exec {} \"$1\"' ro-runsv \"$1\"\n",
+            bin("runsv").display()
+        ),
+    );
+    let runsv = start_runsv(&mut sb, &wrapper, &d);
+    let mounts = read(format!("/proc/{runsv}/mountinfo"));
+    let dir = d.to_str().unwrap();
+    assert!(
+        mounts.lines().any(|l| l.split(' ').nth(4) == Some(dir)
+            && l.split(' ').nth(5).is_some_and(|o| o.starts_with("ro"))),
+        "the service directory is read-only for runsv:\n{mounts}"
+    );
+    let main = wait_running(&d);
+    assert_eq!(
+        pgid_sid(main).0,
+        main,
+        "stop-group read from the read-only directory"
+    );
+    assert_eq!(sv(&sb, &bin("sv"), &["down", dir]), Some(0));
+    assert_eq!(reported(&out.join("sig")), "QUIT");
+    wait_down(&d);
+    assert_eq!(
+        names(&d),
+        before,
+        "nothing written in the service directory"
+    );
+    stop_runsv(&mut sb, runsv, &d).expect("runsv exits");
+    // The service's own stderr is /dev/null: what is here is runsv's.
+    assert_eq!(read(stderr_file(&d)), "", "runsv warned");
+    sb.assert_no_leaks();
+}
