@@ -497,7 +497,11 @@ fn fork_child(p: &mut Prepared) -> Result<u32, Errno> {
 ///
 /// # Safety
 /// Only in a child just forked from a single-threaded process, with
-/// every signal blocked.
+/// every signal blocked. Never inlined: its frames (a 4 kB message
+/// buffer) must not become part of the parent's, whose stack probes would
+/// dirty those pages in every long-lived runsv.
+#[inline(never)]
+#[cold]
 unsafe fn child(p: &mut Prepared) -> ! {
     // SAFETY: as for `enter`.
     let e = unsafe { enter(p) };
@@ -517,6 +521,7 @@ unsafe fn child(p: &mut Prepared) -> ! {
 
 /// Writes `prefix`, runit's text for `e` and a newline to standard error
 /// in one write, from a stack buffer (long texts are cut).
+#[inline(never)]
 fn say_error(prefix: &[u8], e: Errno) {
     let mut buf = [0u8; 4096];
     let n = fill(
