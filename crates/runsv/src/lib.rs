@@ -8,7 +8,7 @@
 
 mod access;
 mod msg;
-mod plan;
+pub mod plan;
 mod service;
 mod setup;
 mod spawn;
