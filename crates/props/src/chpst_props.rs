@@ -42,6 +42,7 @@ pub fn envdir_tree(data: &[u8]) {
     let dir = scratch();
     let mut inp = Input::new(data);
     let mut files = Vec::new();
+    let mut read = Vec::new();
     for _ in 0..8 {
         let kind = inp.byte();
         let name: Vec<u8> = inp
@@ -59,9 +60,13 @@ pub fn envdir_tree(data: &[u8]) {
         }
         match kind % 8 {
             0 => std::fs::create_dir(&path).unwrap(),
-            1 => rustix::fs::mkfifoat(rustix::fs::CWD, &path, rustix::fs::Mode::RUSR).unwrap(),
+            1 => {
+                rustix::fs::mkfifoat(rustix::fs::CWD, &path, rustix::fs::Mode::RUSR).unwrap();
+                read.push(name);
+            }
             _ => {
                 std::fs::write(&path, contents).unwrap();
+                read.push(name.clone());
                 files.push((name, contents));
             }
         }
@@ -73,7 +78,12 @@ pub fn envdir_tree(data: &[u8]) {
     assert_eq!(std::env::current_dir().unwrap(), cwd);
     let env = changes.apply(Vec::new());
     for (name, contents) in files {
-        if name.starts_with(b".") || name.contains(&b'=') {
+        // A name with `=` in it sets the variable named by what comes
+        // before the `=`, as in runit: then the directory order decides.
+        let shadowed = read
+            .iter()
+            .any(|n| n.len() > name.len() && n.starts_with(&name) && n[name.len()] == b'=');
+        if name.starts_with(b".") || name.contains(&b'=') || shadowed {
             continue;
         }
         assert_eq!(lookup(&env, &name), value_of(contents).as_deref());
