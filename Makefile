@@ -112,8 +112,8 @@ check:
 	exit $$st
 
 # When make all would ship musl builds of MUSL_BINS, the end-to-end tests
-# that run them (runsv's, sv's, runsvdir's) run again with those builds
-# beside the other programs, so what is installed is what was tested.
+# that run them (runsv's, sv's, runsvdir's, readiness) run again with those
+# builds beside the other programs, so what is installed is what was tested.
 MIX = $(TARGET_DIR)/musl-mix
 check-libc:
 ifeq ($(RUNIT_LIBC),musl)
@@ -123,7 +123,7 @@ ifeq ($(RUNIT_LIBC),musl)
 	  [ -f "$$f" ] && [ -x "$$f" ] && ln -f "$$f" "$(MIX)/"; \
 	done; for p in $(MUSL_BINS); do ln -f "$(TARGET_DIR)/$(MUSL)/debug/$$p" "$(MIX)/$$p"; done
 	RUNIT_RS_BIN_DIR="$(abspath $(MIX))" RUNIT_RS_REQUIRE_REFERENCE=1 \
-	  $(CARGO) test -p runit-tests --test runsv --test sv --test runsvdir --no-fail-fast
+	  $(CARGO) test -p runit-tests --test runsv --test sv --test runsvdir --test readiness --no-fail-fast
 else
 	@echo "*** musl builds of $(MUSL_BINS) not tested: Rust's $(MUSL) target is not installed,"
 	@echo "*** so make all builds them with glibc (tested above)."

@@ -392,7 +392,9 @@ pub fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
 }
 
 /// Writes an executable (0755) script, atomically (a supervisor watching
-/// the directory never sees it half written).
+/// the directory never sees it half written). The file is written by a
+/// short-lived sh(1), for the reason given at [`copy_program`]: no write
+/// descriptor of it is ever open in this process.
 pub fn write_script(path: impl AsRef<Path>, body: &str) {
     let path = path.as_ref();
     if let Some(parent) = path.parent() {
@@ -400,7 +402,15 @@ pub fn write_script(path: impl AsRef<Path>, body: &str) {
     }
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
-    std::fs::write(&tmp, body).unwrap();
+    let st = Command::new("sh")
+        .arg("-c")
+        .arg("printf %s \"$1\" > \"$2\"")
+        .arg("sh")
+        .arg(body)
+        .arg(&tmp)
+        .status()
+        .expect("run sh");
+    assert!(st.success(), "write {}", path.display());
     std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::rename(&tmp, path).unwrap();
 }

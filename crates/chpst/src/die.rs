@@ -85,7 +85,7 @@ impl Die {
 /// Writes bytes to standard error, ignoring failure (chpst may have been
 /// asked to close it).
 pub fn write_stderr(text: &[u8]) {
-    let _ = supervise_proto::fdio::write_all(rustix::stdio::stderr(), text);
+    supervise_proto::fdio::eprint(text);
 }
 
 /// The option scanner's complaint as runit prints it, byte for byte:

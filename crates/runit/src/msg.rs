@@ -37,7 +37,7 @@ impl Line {
 /// Writes raw bytes to standard error, retrying on EINTR and short
 /// writes; errors are dropped (there is nowhere to report them).
 pub fn write_stderr(bytes: &[u8]) {
-    let _ = supervise_proto::fdio::write_all(rustix::stdio::stderr(), bytes);
+    supervise_proto::fdio::eprint(bytes);
 }
 
 /// Prints one line on standard error.

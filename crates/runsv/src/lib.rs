@@ -7,11 +7,18 @@
 //! [`supervisor`] (the single poll loop that ties them together).
 
 mod access;
+mod backoff;
+mod cgroup;
+mod deaths;
+mod exits;
 mod msg;
 pub mod plan;
+mod readiness;
 mod service;
+mod settings;
 mod setup;
 mod spawn;
+mod stop;
 mod supervisor;
 
 use std::ffi::OsString;

@@ -2,6 +2,7 @@
 
 use rustix::io::Errno;
 use supervise_proto::errno_str;
+use supervise_proto::status::{WriteError, WriteStep};
 
 /// Exit code of a fatal error.
 pub const FATAL: i32 = 111;
@@ -33,6 +34,21 @@ impl Messages {
         say(format_args!("runsv {}: warning: {}\n", self.dir, what));
     }
 
+    /// A file of supervise/ could not be replaced: runit's warning for
+    /// the step that failed.
+    pub fn write_failed(&self, e: WriteError) {
+        let what = match e.step {
+            WriteStep::Open => format!("unable to open {}", e.tmp),
+            WriteStep::Write => format!("unable to write {}", e.tmp),
+            // runit names the new file without its directory here.
+            WriteStep::Rename => {
+                let name = e.tmp.rsplit('/').next().unwrap_or(e.tmp);
+                format!("unable to rename {name} to {}", e.path)
+            }
+        };
+        self.warn(&what, e.errno);
+    }
+
     /// Prints `runsv DIR: fatal: WHAT: ERR` and returns the exit code.
     pub fn fatal(&self, what: &str, e: Errno) -> i32 {
         say(format_args!(
@@ -61,5 +77,5 @@ impl Messages {
 /// (eprintln! would panic, and SIGPIPE is ignored for the same reason).
 pub fn say(args: std::fmt::Arguments) {
     let text = std::fmt::format(args);
-    let _ = supervise_proto::fdio::write_all(rustix::stdio::stderr(), text.as_bytes());
+    supervise_proto::fdio::eprint(text.as_bytes());
 }

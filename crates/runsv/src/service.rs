@@ -7,12 +7,18 @@ use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
-use supervise_proto::status::{write_files, Record, WriteStep};
+use supervise_proto::status::{replace, write_files, Record};
 use supervise_proto::svdir::SuperviseFiles;
+use supervise_proto::xstatus::{
+    XStatus, LOG_XSTATUS, LOG_XSTATUS_NEW, MAIN_XSTATUS, MAIN_XSTATUS_NEW,
+};
 use supervise_proto::{Control, RunState, Tai64n, Want};
 
+use crate::deaths::Deaths;
 use crate::msg::Messages;
 use crate::plan::{Action, Step};
+use crate::readiness::Readiness;
+use crate::stop::Stopper;
 
 /// runit does not restart a service sooner than a second after it started.
 pub const RESTART_PAUSE: Duration = Duration::from_secs(1);
@@ -69,6 +75,15 @@ pub struct Service {
     pub control_write_fd: Option<OwnedFd>,
     pub ok_fd: Option<OwnedFd>,
     pub lock_fd: Option<OwnedFd>,
+    /// Readiness notification (services that opt in).
+    pub readiness: Readiness,
+    /// The stop settings and what they have pending (stop.rs).
+    pub stopper: Stopper,
+    /// Exit records and the crash-loop state.
+    pub deaths: Deaths,
+    /// supervise/xstatus, written only for services that opt in to
+    /// something runit does not have.
+    pub xstatus: XStatus,
 }
 
 impl Service {
@@ -95,6 +110,10 @@ impl Service {
             control_write_fd: None,
             ok_fd: None,
             lock_fd: None,
+            readiness: Readiness::new(is_log),
+            stopper: Stopper::new(is_log),
+            deaths: Deaths::new(is_log),
+            xstatus: XStatus::default(),
         }
     }
 
@@ -173,15 +192,40 @@ impl Service {
     /// warnings in runit's words: runsv carries on.
     pub fn write_status(&mut self, msg: &Messages) {
         let written = write_files(self.files, &self.record(), self.pid_changed, |e| {
-            let what = match e.step {
-                WriteStep::Open => format!("unable to open {}", e.tmp),
-                WriteStep::Write => format!("unable to write {}", e.tmp),
-                WriteStep::Rename => format!("unable to rename {} to {}", e.tmp, e.path),
-            };
-            msg.warn(&what, e.errno);
+            msg.write_failed(e)
         });
         if written {
             self.pid_changed = false;
+        }
+    }
+
+    /// Whether the service has a stop setting, so that what the stop
+    /// settings have pending belongs in xstatus.
+    pub fn stop_extended(&self) -> bool {
+        self.stopper.extended()
+    }
+
+    /// Replaces supervise/xstatus with the record in memory (the stop
+    /// settings' keys refreshed), and tells waiters (see Readiness::ring).
+    /// Callers decide whether the service has opted in to anything.
+    pub fn write_xstatus(&mut self, msg: &Messages) {
+        self.stopper.fill(&mut self.xstatus, self.pid);
+        let tmp = if self.is_log {
+            LOG_XSTATUS_NEW
+        } else {
+            MAIN_XSTATUS_NEW
+        };
+        match replace(tmp, self.xstatus_path(), &self.xstatus.encode()) {
+            Ok(()) => self.readiness.ring(),
+            Err(e) => msg.write_failed(e),
+        }
+    }
+
+    pub fn xstatus_path(&self) -> &'static str {
+        if self.is_log {
+            LOG_XSTATUS
+        } else {
+            MAIN_XSTATUS
         }
     }
 }

@@ -97,9 +97,18 @@ pub fn control_fifo(svc: &mut Service, msg: &Messages) -> Result<(), i32> {
 }
 
 /// The ok FIFO, held open for reading so clients can tell runsv is here.
+/// As in runit, whatever is there is opened (a directory too, which only
+/// makes runsv unreachable for clients); only a failed open is fatal.
 pub fn ok_fifo(svc: &mut Service, msg: &Messages) -> Result<(), i32> {
-    make_fifo(svc.files.ok, msg)?;
-    svc.ok_fd = Some(open_fifo(svc.files.ok, OFlags::RDONLY, msg)?);
+    let path = svc.files.ok;
+    let _ = mkfifoat(CWD, path, Mode::from_raw_mode(0o600));
+    let fd = open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| msg.fatal(&format!("unable to read {path}"), e))?;
+    svc.ok_fd = Some(fd);
     Ok(())
 }
 

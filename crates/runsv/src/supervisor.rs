@@ -12,20 +12,22 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::fs::{open, stat, FileType, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::pipe::{pipe_with, PipeFlags};
-use rustix::process::{kill_process, Pid, Signal};
+use rustix::process::Signal;
 use supervise_proto::selfpipe::{self, Signals};
 use supervise_proto::svdir::{
-    control_script, DOWN, FINISH, LOG, LOG_DOWN, LOG_FILES, MAIN_FILES, RUN,
+    control_script, DOWN, FINISH, FINISH_ARGV0, LOG, LOG_DOWN, LOG_FILES, MAIN_FILES, RUN_ARGV0,
 };
 use supervise_proto::wait::Wstat;
 use supervise_proto::{Control, RunState, Want};
 
 use crate::access::Access;
+use crate::deaths;
 use crate::msg::Messages;
 use crate::plan::{plan, signals_reach, Action, Step, View};
 use crate::service::{Now, Service};
 use crate::setup;
 use crate::spawn::{spawn, Wiring};
+use crate::stop::Placement;
 
 /// How long to wait before retrying after fork failed (runit: 5 s).
 const FORK_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
@@ -92,9 +94,11 @@ impl Supervisor {
         }
         setup::control_fifo(&mut main, &msg)?;
         main.write_status(&msg);
+        deaths::create(&mut main, &msg);
         if let Some(l) = log.as_mut() {
             setup::control_fifo(l, &msg)?;
             l.write_status(&msg);
+            deaths::create(l, &msg);
         }
         setup::ok_fifo(&mut main, &msg)?;
         if let Some(l) = log.as_mut() {
@@ -141,12 +145,18 @@ impl Supervisor {
                     Ok(false) => {}
                     Err(t) => deadline = Some(deadline.map_or(t, |d| d.min(t))),
                 }
+                if let Some(t) = self.svc(w).stopper.policy.deadline() {
+                    deadline = Some(deadline.map_or(t, |d| d.min(t)));
+                }
             }
             if let Some(code) = self.exit_check() {
                 return code;
             }
             self.wait_for_events(deadline);
             self.reap();
+            for &w in self.services() {
+                self.stop_events(w);
+            }
             self.read_controls();
             if selfpipe::take(&selfpipe::TERM) {
                 // SIGTERM means the same as `x`.
@@ -180,9 +190,23 @@ impl Supervisor {
         if let Some(fd) = self.log.as_ref().and_then(|l| l.control_fd.as_ref()) {
             fds.push(PollFd::new(fd, PollFlags::IN));
         }
+        for s in std::iter::once(&self.main).chain(self.log.as_ref()) {
+            fds.extend(s.readiness.fds().map(|fd| PollFd::new(fd, PollFlags::IN)));
+            // A cgroup being emptied: the kernel flags cgroup.events with
+            // POLLPRI when its `populated` line changes.
+            if let Some(fd) = s.stopper.events_fd() {
+                fds.push(PollFd::new(fd, PollFlags::PRI));
+            }
+        }
         let _ = poll(&mut fds, timeout.as_ref());
         drop(fds);
         self.signals.drain();
+        let msg = self.msg.clone();
+        for s in std::iter::once(&mut self.main).chain(self.log.as_mut()) {
+            if s.readiness.events(&mut s.xstatus) {
+                s.write_xstatus(&msg);
+            }
+        }
     }
 
     /// Collects every exited child: the service, the log, control scripts.
@@ -204,6 +228,33 @@ impl Supervisor {
     }
 
     fn child_exited(&mut self, w: Which, wstat: i32) {
+        let msg = self.msg.clone();
+        let s = self.svc(w);
+        let pid = s.pid;
+        if !s.stopper.ended(pid, wstat, &msg) {
+            // Its cgroup still holds processes: they are being killed,
+            // and the exit counts once the cgroup is empty.
+            return;
+        }
+        self.process_ended(w, wstat);
+    }
+
+    /// Kill and finish deadlines that are due, and a cgroup that has
+    /// emptied after ./run or ./finish exited.
+    fn stop_events(&mut self, w: Which) {
+        let msg = self.msg.clone();
+        let s = self.svc(w);
+        let finishing = s.state == RunState::Finish;
+        if s.stopper.tick(s.pid, finishing, Instant::now(), &msg) && s.stop_extended() {
+            s.write_xstatus(&msg);
+        }
+        if let Some(wstat) = s.stopper.drained(&msg) {
+            self.process_ended(w, wstat);
+        }
+    }
+
+    /// ./run or ./finish is over: the status says so, ./finish may follow.
+    fn process_ended(&mut self, w: Which, wstat: i32) {
         // runit's test: can ./finish be opened for reading? Without
         // blocking, so a FIFO there cannot freeze runsv.
         let has_finish = w == Which::Main
@@ -215,7 +266,11 @@ impl Supervisor {
             .is_ok();
         let msg = self.msg.clone();
         let s = self.svc(w);
-        s.exited(wstat, has_finish, Now::read());
+        s.readiness.stopped();
+        deaths::exited(s, wstat, has_finish, Now::read(), &msg);
+        if s.stop_extended() {
+            s.write_xstatus(&msg);
+        }
         s.write_status(&msg);
     }
 
@@ -274,6 +329,7 @@ impl Supervisor {
             if let Some(want) = p.want {
                 s.want = want;
                 s.once = p.once;
+                deaths::wanted(s, c, &msg);
                 s.write_status(&msg);
             }
             s.steps.extend(p.steps);
@@ -299,7 +355,7 @@ impl Supervisor {
         let signal = |s: &Service, sig: Signal| {
             let sent = !handled && s.pid != 0 && signals_reach(s.state, sig);
             if sent {
-                send(s.pid, sig);
+                s.stopper.send(s.pid, sig, &msg);
             }
             sent
         };
@@ -309,9 +365,17 @@ impl Supervisor {
                 signal(s, sig);
             }
             Action::Term => {
-                if signal(s, Signal::TERM) {
-                    s.got_term = true;
-                    s.write_status(&msg);
+                // The stop signal (down-signal, else TERM) and the kill
+                // deadline come from the stop settings.
+                if s.pid != 0 && signals_reach(s.state, Signal::TERM) {
+                    s.stopper.stop(s.pid, handled, Instant::now(), &msg);
+                    if s.stop_extended() {
+                        s.write_xstatus(&msg);
+                    }
+                    if !handled {
+                        s.got_term = true;
+                        s.write_status(&msg);
+                    }
                 }
             }
             Action::Pause => {
@@ -345,7 +409,14 @@ impl Supervisor {
             None => Wiring::Inherit,
         };
         let fail = self.msg.fatal_text(&format!("unable to run {name}"));
-        match spawn(&name, &[], wiring, &fail) {
+        match spawn(
+            &name,
+            &[],
+            wiring,
+            Placement::default(),
+            &fail,
+            &Default::default(),
+        ) {
             Ok(pid) => Some(pid),
             Err(e) => {
                 self.msg.warn(&format!("unable to fork for {name}"), e);
@@ -373,11 +444,24 @@ impl Supervisor {
 
     fn spawn_run(&mut self, w: Which) {
         let finishing = self.svc(w).state == RunState::Finish;
+        if !finishing {
+            // Stop settings are read at each start of ./run.
+            let msg = self.msg.clone();
+            self.svc(w).stopper.prepare_run(&msg);
+        }
         let (prog, args) = if finishing {
             let st = Wstat::from_raw(self.svc(w).exit_status);
-            (format!("./{FINISH}"), st.finish_args().to_vec())
+            (FINISH_ARGV0, st.finish_args().to_vec())
         } else {
-            (format!("./{RUN}"), Vec::new())
+            let msg = self.msg.clone();
+            deaths::starting(self.svc(w), &msg);
+            (RUN_ARGV0, Vec::new())
+        };
+        let handoff = if finishing {
+            Default::default()
+        } else {
+            let msg = self.msg.clone();
+            self.svc(w).readiness.prepare(&msg)
         };
         let wiring = match (&self.log_pipe, w) {
             (Some((_, wr)), Which::Main) => Wiring::ToLog(wr),
@@ -391,19 +475,39 @@ impl Supervisor {
         } else {
             msg.fatal_text(&format!("unable to start {prog}"))
         };
-        match spawn(&prog, &args, wiring, &fail) {
+        let place = match w {
+            Which::Main => self.main.stopper.placement(),
+            Which::Log => self
+                .log
+                .as_ref()
+                .map_or_else(Placement::default, |l| l.stopper.placement()),
+        };
+        match spawn(prog, &args, wiring, place, &fail, &handoff) {
             Ok(pid) => {
+                let now = Now::read();
                 let s = self.svc(w);
-                s.started(pid, Now::read());
+                s.started(pid, now);
+                let ready_news = !finishing
+                    && s.readiness
+                        .started(&mut s.xstatus, pid, s.stamp, handoff.notifies());
+                if finishing {
+                    s.stopper.finish_started(now.mono);
+                } else {
+                    s.xstatus.started = Some(s.stamp);
+                }
+                if ready_news || s.stop_extended() {
+                    s.write_xstatus(&msg);
+                }
                 s.write_status(&msg);
             }
             Err(e) => {
                 msg.warn("unable to fork, sleeping", e);
                 let s = self.svc(w);
+                s.readiness.stopped();
                 s.hold_until = Some(Instant::now() + FORK_RETRY);
                 if finishing {
                     // Give up on ./finish rather than spin; the service goes down.
-                    s.exited(0, false, Now::read());
+                    deaths::exited(s, 0, false, Now::read(), &msg);
                     s.write_status(&msg);
                 }
             }
@@ -432,11 +536,5 @@ impl Supervisor {
                 None
             }
         }
-    }
-}
-
-fn send(pid: u32, sig: Signal) {
-    if let Some(p) = Pid::from_raw(pid as i32) {
-        let _ = kill_process(p, sig);
     }
 }

@@ -16,15 +16,7 @@ pub const FATAL: i32 = 100;
 
 /// Writes one complete line to fd 2, ignoring failures.
 pub fn write_stderr(line: &[u8]) {
-    let mut rest = line;
-    while !rest.is_empty() {
-        match rustix::io::write(rustix::stdio::stderr(), rest) {
-            Ok(0) => return,
-            Ok(n) => rest = &rest[n..],
-            Err(Errno::INTR) => continue,
-            Err(_) => return,
-        }
-    }
+    supervise_proto::fdio::eprint(line);
 }
 
 /// Message formatter bound to the services directory's name.

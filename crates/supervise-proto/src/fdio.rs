@@ -20,6 +20,13 @@ pub fn write_all<Fd: AsFd>(fd: Fd, mut bytes: &[u8]) -> Result<(), Errno> {
     Ok(())
 }
 
+/// Writes a message to standard error whole, ignoring failure: a program
+/// has nowhere else to report that its standard error is gone. Every
+/// program's diagnostics go through here.
+pub fn eprint(bytes: &[u8]) {
+    let _ = write_all(rustix::stdio::stderr(), bytes);
+}
+
 /// Reads the regular file `path` whole, when it has at most `limit` bytes.
 /// Opened without blocking, so a FIFO put in its place cannot hang the
 /// reader. `Ok(None)` when it does not exist; EINVAL when it is not a

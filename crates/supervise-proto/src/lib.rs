@@ -20,6 +20,7 @@ pub mod errstr;
 pub mod exits;
 pub mod fdio;
 pub mod getopt;
+pub mod notify;
 pub mod scan;
 pub mod selfpipe;
 pub mod spawn;

@@ -38,7 +38,6 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::errstr::raw_errno_str;
-use crate::fdio::write_all;
 
 /// The child's signal mask at exec.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -92,6 +91,8 @@ pub struct Spawn<'a> {
     moves: Vec<(RawFd, RawFd)>,
     dir: Option<Dir>,
     group: Group,
+    /// `cgroup.procs` of a cgroup the child moves itself into.
+    cgroup: Option<RawFd>,
     tty: Option<Tty>,
     /// Bit N set: signal N keeps the parent's disposition.
     keep: u128,
@@ -121,6 +122,7 @@ impl<'a> Spawn<'a> {
             moves: Vec::new(),
             dir: None,
             group: Group::Inherit,
+            cgroup: None,
             tty: None,
             keep: 0,
             reset: sig_bit(libc::SIGPIPE),
@@ -215,6 +217,14 @@ impl<'a> Spawn<'a> {
 
     pub fn group(mut self, group: Group) -> Self {
         self.group = group;
+        self
+    }
+
+    /// The child moves itself into a cgroup v2 first thing, by writing
+    /// `0` to that cgroup's `cgroup.procs` (open for writing), so nothing
+    /// it starts is ever outside it. A refusal is a failure to start.
+    pub fn join_cgroup<F: AsFd + ?Sized>(mut self, procs: &'a F) -> Self {
+        self.cgroup = Some(procs.as_fd().as_raw_fd());
         self
     }
 
@@ -527,7 +537,7 @@ fn fill(buf: &mut [u8], parts: &[&[u8]]) -> usize {
     n
 }
 
-/// Group, terminal, moves, directory, signals, announcement, exec, in
+/// Cgroup, group, terminal, moves, directory, signals, announcement, exec, in
 /// that order; returns the error of the step that failed.
 ///
 /// # Safety
@@ -536,6 +546,13 @@ fn fill(buf: &mut [u8], parts: &[&[u8]]) -> usize {
 /// nothing is allocated: rustix's calls on Linux are raw system calls.
 unsafe fn enter(p: &mut Prepared) -> Errno {
     let s = p.spawn;
+    if let Some(fd) = s.cgroup {
+        // SAFETY: a write from a static buffer to a descriptor the caller
+        // lent us.
+        if unsafe { libc::write(fd, b"0".as_ptr().cast(), 1) } != 1 {
+            return errno();
+        }
+    }
     // Neither can fail in a fresh child, which leads no group yet.
     match s.group {
         Group::Inherit => {}
@@ -587,7 +604,7 @@ unsafe fn enter(p: &mut Prepared) -> Errno {
     }
     reset_signals(p);
     if !s.announce.is_empty() {
-        let _ = write_all(rustix::stdio::stderr(), &s.announce);
+        crate::fdio::eprint(&s.announce);
     }
     exec_paths(p)
 }

@@ -221,7 +221,8 @@ pub enum WriteStep {
     Open,
     /// Writing `tmp`; it has been removed again ("unable to write TMP").
     Write,
-    /// Renaming `tmp` over `path` ("unable to rename TMP to PATH").
+    /// Renaming `tmp` over `path` ("unable to rename NAME.new to PATH",
+    /// with the bare name of `tmp`).
     Rename,
 }
 
@@ -241,10 +242,10 @@ pub struct WriteError {
 /// 0644 less the umask, never blocking on a FIFO put in its place) and
 /// renamed over the old one, so a reader never sees half a file.
 ///
-/// Every failure goes to `failed`. When the pid file cannot be replaced
-/// nothing else is written (stat and status would name a pid the pid file
-/// does not show) and false is returned, so the caller tries the pid file
-/// again next time.
+/// Every failure goes to `failed`, and runit's order of giving up is kept:
+/// when the pid file cannot be replaced nothing else is written and false
+/// is returned, so the caller tries the pid file again next time; when
+/// `stat.new` cannot be created, `status` is not written either.
 pub fn write_files(
     files: &SuperviseFiles,
     rec: &Record,
@@ -259,6 +260,9 @@ pub fn write_files(
     }
     if let Err(e) = replace(files.stat_new, files.stat, rec.stat_text().as_bytes()) {
         failed(e);
+        if e.step == WriteStep::Open {
+            return true;
+        }
     }
     if let Err(e) = replace(files.status_new, files.status, &rec.status().encode()) {
         failed(e);
@@ -266,8 +270,9 @@ pub fn write_files(
     true
 }
 
-/// Writes `data` to `tmp` and renames it to `path`.
-fn replace(tmp: &'static str, path: &'static str, data: &[u8]) -> Result<(), WriteError> {
+/// Writes `data` to `tmp` and renames it to `path` (runsv's other files
+/// in supervise/ are replaced the same way).
+pub fn replace(tmp: &'static str, path: &'static str, data: &[u8]) -> Result<(), WriteError> {
     let err = |step, errno| WriteError {
         step,
         tmp,
@@ -508,6 +513,19 @@ mod tests {
                 },
             ]
         );
+        // stat.new that cannot be created stops before status.
+        std::fs::remove_dir(f.stat).unwrap();
+        std::fs::remove_file(f.stat_new).unwrap();
+        std::fs::create_dir(f.stat_new).unwrap();
+        std::fs::remove_file(f.status_new).unwrap();
+        errors.clear();
+        assert!(write_files(&f, &REC, false, |e| errors.push(e)));
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            (errors[0].step, errors[0].tmp),
+            (WriteStep::Open, f.stat_new)
+        );
+        assert!(!std::path::Path::new(f.status).exists());
         // A pid file that cannot be written stops the rest.
         std::fs::create_dir(f.pid_new).unwrap();
         errors.clear();

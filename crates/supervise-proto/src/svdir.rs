@@ -25,6 +25,9 @@ use crate::status::RUNIT_STATUS_LEN;
 pub const RUN: &str = "run";
 /// Started after ./run exits, with its exit code and status byte.
 pub const FINISH: &str = "finish";
+/// argv[0] of the two, as runsv spells it (and the path it executes).
+pub const RUN_ARGV0: &str = "./run";
+pub const FINISH_ARGV0: &str = "./finish";
 /// Its presence means "normally down": runsv does not start ./run itself.
 pub const DOWN: &str = "down";
 /// sv runs it to decide whether a service is available.
@@ -179,6 +182,52 @@ pub fn read_status_file(path: &Path) -> Result<Vec<u8>, StatusReadError> {
     Ok(buf)
 }
 
+/// Why a setting file in the service directory was not used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SettingError {
+    /// open, fstat or read failed.
+    Io(Errno),
+    /// A FIFO, directory, device...: never read (a FIFO could block).
+    NotRegular,
+    /// Longer than the setting allows.
+    TooLarge,
+}
+
+/// Reads a setting file of the service directory (`notification-fd`,
+/// `log/notify-socket`, ...), as runsv does at each start of ./run:
+/// `Ok(None)` when it does not exist. It is opened without blocking and
+/// read only when it is a regular file of at most `max` bytes.
+pub fn read_setting(path: &str, max: usize) -> Result<Option<Vec<u8>>, SettingError> {
+    let fd = match open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => return Ok(None),
+        Err(e) => return Err(SettingError::Io(e)),
+    };
+    let st = rustix::fs::fstat(&fd).map_err(SettingError::Io)?;
+    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
+        return Err(SettingError::NotRegular);
+    }
+    let mut buf = vec![0u8; max + 1];
+    let mut n = 0;
+    while n < buf.len() {
+        match rustix::io::read(&fd, &mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(SettingError::Io(e)),
+        }
+    }
+    if n > max {
+        return Err(SettingError::TooLarge);
+    }
+    buf.truncate(n);
+    Ok(Some(buf))
+}
+
 /// Opens (creating, mode 0600) a supervisor lock file for appending, as
 /// runit does, close-on-exec.
 pub fn open_lock(path: &Path) -> Result<OwnedFd, Errno> {
@@ -297,9 +346,30 @@ mod tests {
     }
 
     #[test]
+    fn setting_files() {
+        let t = tempfile::tempdir().unwrap();
+        let p = |n: &str| t.path().join(n).to_str().unwrap().to_string();
+        assert_eq!(read_setting(&p("absent"), 8), Ok(None));
+        std::fs::write(p("small"), b"12\n").unwrap();
+        assert_eq!(read_setting(&p("small"), 8), Ok(Some(b"12\n".to_vec())));
+        std::fs::write(p("big"), [b'1'; 9]).unwrap();
+        assert_eq!(read_setting(&p("big"), 8), Err(SettingError::TooLarge));
+        assert_eq!(read_setting(&p("big"), 9).unwrap().unwrap().len(), 9);
+        std::fs::create_dir(p("dir")).unwrap();
+        assert_eq!(read_setting(&p("dir"), 8), Err(SettingError::NotRegular));
+        // A FIFO with no writer: refused without blocking.
+        mkfifo(t.path().join("fifo"), Mode::from_raw_mode(0o600)).unwrap();
+        assert_eq!(read_setting(&p("fifo"), 8), Err(SettingError::NotRegular));
+        std::os::unix::fs::symlink("nowhere", p("dangling")).unwrap();
+        assert_eq!(read_setting(&p("dangling"), 8), Ok(None));
+    }
+
+    #[test]
     fn layout_names() {
         assert_eq!(control_script(b't'), PathBuf::from("control/t"));
         assert_eq!(LOG_FILES.status, format!("{}/{}", LOG, MAIN_FILES.status));
         assert_eq!(LOG_DOWN, format!("{LOG}/{DOWN}"));
+        assert_eq!((RUN_ARGV0, FINISH_ARGV0), ("./run", "./finish"));
+        assert!(RUN_ARGV0.ends_with(RUN) && FINISH_ARGV0.ends_with(FINISH));
     }
 }

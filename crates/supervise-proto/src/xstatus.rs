@@ -14,6 +14,9 @@
 //! record left from an earlier run (runsv rewrites this file at each start
 //! only when the previous run left something in it).
 
+use std::path::Path;
+
+use crate::status::{RunState, Status};
 use crate::tai64::Tai64n;
 
 /// `supervise/xstatus` of the service and of its log.
@@ -21,6 +24,16 @@ pub const MAIN_XSTATUS: &str = "supervise/xstatus";
 pub const MAIN_XSTATUS_NEW: &str = "supervise/xstatus.new";
 pub const LOG_XSTATUS: &str = "log/supervise/xstatus";
 pub const LOG_XSTATUS_NEW: &str = "log/supervise/xstatus.new";
+
+/// A FIFO beside xstatus, made by runsv for a service with xstatus: each
+/// time runsv replaces xstatus it opens the FIFO for writing without
+/// blocking (ENXIO: nobody waits), writes a byte and closes it. A waiter
+/// (sv) holds it open for reading and polls it: new data, or POLLHUP (a
+/// writer came and went since the waiter opened it), means "look again".
+/// POLLHUP stays set for that open file, so a waiter reopens it before
+/// looking again; no change is missed, whoever reads the byte.
+pub const MAIN_WAKE: &str = "supervise/wake";
+pub const LOG_WAKE: &str = "log/supervise/wake";
 
 /// What a systemd-style service last said about itself besides READY=1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +74,9 @@ pub struct XStatus {
     pub notify_status: Option<String>,
     /// `RELOADING=1` / `STOPPING=1` seen and not yet answered by READY=1.
     pub notify_state: Option<NotifyState>,
+    /// The process a systemd-style service named with `MAINPID=` (one of
+    /// its own).
+    pub main_pid: Option<u32>,
     /// runsv gave up restarting (crash-loop limit reached, or ./finish
     /// exited 125): when it did.
     pub failed: Option<Tai64n>,
@@ -120,6 +136,7 @@ impl XStatus {
         if let Some(s) = self.notify_state {
             o.push_str(&format!("notify-state={}\n", s.name()));
         }
+        put_num(&mut o, "main-pid", self.main_pid.map(u64::from));
         put_stamp(&mut o, "failed", self.failed);
         put_stamp(&mut o, "restart-at", self.restart_at);
         put_num(&mut o, "restart-delay-ms", self.restart_delay_ms);
@@ -151,6 +168,7 @@ impl XStatus {
                 "ready" => x.ready = stamp(),
                 "notify-status" => x.notify_status = Some(v.to_string()),
                 "notify-state" => x.notify_state = NotifyState::from_name(v),
+                "main-pid" => x.main_pid = v.parse().ok(),
                 "failed" => x.failed = stamp(),
                 "restart-at" => x.restart_at = stamp(),
                 "restart-delay-ms" => x.restart_delay_ms = v.parse().ok(),
@@ -173,6 +191,56 @@ impl XStatus {
     pub fn is_for_run(&self, start: Tai64n) -> bool {
         self.started == Some(start)
     }
+
+    /// Reads `path` (e.g. [`MAIN_XSTATUS`], relative to the service
+    /// directory); `None` when it is absent or unreadable, which readers
+    /// treat as "no extended record".
+    pub fn read(path: &Path) -> Option<XStatus> {
+        let bytes = crate::fdio::read_small_file(path, XSTATUS_MAX).ok()??;
+        Some(XStatus::decode(&bytes))
+    }
+
+    /// Where the running ./run stands on readiness, judged against its
+    /// status record: only a ready stamp of this very run counts. A
+    /// notifying record of another run is "not ready": runsv writes this
+    /// file before the status of a new run and rewrites a notifying record
+    /// at every start, so that is a run that started between the two
+    /// reads, or one whose record could not be written; waiting is the
+    /// safe answer for both.
+    pub fn readiness(x: Option<&XStatus>, st: &Status) -> Readiness {
+        let Some(x) = x.filter(|x| x.notify) else {
+            return Readiness::NotNotifying;
+        };
+        if st.pid == 0 || st.state != RunState::Run {
+            return Readiness::NotNotifying;
+        }
+        match x.ready {
+            Some(t) if x.is_for_run(st.stamp) => Readiness::Ready(t),
+            _ => Readiness::NotReady,
+        }
+    }
+}
+
+/// A reader never takes in more than this of the file.
+pub const XSTATUS_MAX: usize = 64 * 1024;
+
+/// A running service's readiness, as sv and svstat show and wait for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Readiness {
+    /// The service did not opt in to notification for this run (or is not
+    /// running): "up" means what it means in runit.
+    NotNotifying,
+    /// It opted in and has not said it is ready.
+    NotReady,
+    /// It said so at this time.
+    Ready(Tai64n),
+}
+
+impl Readiness {
+    /// Whether "up" has been reached as far as readiness goes.
+    pub fn counts_as_up(self) -> bool {
+        !matches!(self, Readiness::NotReady)
+    }
 }
 
 #[cfg(test)]
@@ -191,6 +259,7 @@ mod tests {
             ready: Some(t(102)),
             notify_status: Some("serving".into()),
             notify_state: Some(NotifyState::Reloading),
+            main_pid: Some(77),
             failed: Some(t(200)),
             restart_at: Some(t(300)),
             restart_delay_ms: Some(4000),
@@ -228,6 +297,58 @@ mod tests {
                 ..XStatus::default()
             }
         );
+    }
+
+    #[test]
+    fn readiness_of_the_current_run_only() {
+        let run = |stamp: Tai64n, pid: u32, state: RunState| Status {
+            stamp,
+            pid,
+            paused: false,
+            want: b'u',
+            got_term: false,
+            state,
+        };
+        let mut x = XStatus {
+            started: Some(t(5)),
+            notify: true,
+            ..XStatus::default()
+        };
+        let st = run(t(5), 9, RunState::Run);
+        assert_eq!(XStatus::readiness(Some(&x), &st), Readiness::NotReady);
+        assert!(!Readiness::NotReady.counts_as_up());
+        x.ready = Some(t(7));
+        assert_eq!(XStatus::readiness(Some(&x), &st), Readiness::Ready(t(7)));
+        // A record of another run (started after the status was read, or
+        // not rewritten): not ready.
+        for other in [t(4), t(6)] {
+            assert_eq!(
+                XStatus::readiness(Some(&x), &run(other, 9, RunState::Run)),
+                Readiness::NotReady
+            );
+        }
+        // A service not running or in ./finish, or one that does not
+        // notify: runit's meaning of up.
+        for (x, st) in [
+            (Some(&x), run(t(5), 0, RunState::Down)),
+            (Some(&x), run(t(5), 9, RunState::Finish)),
+            (None, st),
+        ] {
+            assert_eq!(XStatus::readiness(x, &st), Readiness::NotNotifying);
+        }
+        x.notify = false;
+        assert_eq!(XStatus::readiness(Some(&x), &st), Readiness::NotNotifying);
+        assert!(Readiness::NotNotifying.counts_as_up());
+    }
+
+    #[test]
+    fn reads_a_file_or_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("xstatus");
+        assert_eq!(XStatus::read(&p), None);
+        std::fs::write(&p, b"notify=1\n").unwrap();
+        assert!(XStatus::read(&p).unwrap().notify);
+        assert_eq!(XStatus::read(d.path()), None);
     }
 
     #[test]

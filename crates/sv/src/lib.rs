@@ -8,6 +8,7 @@
 pub mod cli;
 mod machine;
 mod report;
+mod watch;
 
 use std::ffi::OsString;
 use std::os::fd::OwnedFd;
@@ -19,10 +20,12 @@ use rustix::fs::{open, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::process::{chdir, fchdir};
 use supervise_proto::svdir::{self, ControlError, StatusReadError, CHECK, LOG};
+use supervise_proto::xstatus::{XStatus, MAIN_XSTATUS};
 use supervise_proto::{Control, RunState, Status, DEFAULT_SVDIR, VERSION_ID};
 
 use cli::{Config, Refused};
 use report::Report;
+use watch::Watch;
 
 /// Runs sv with its command line; returns the exit code.
 pub fn run(args: &[OsString]) -> i32 {
@@ -258,9 +261,7 @@ impl Sv {
                 return;
             }
         };
-        let kind = self
-            .report
-            .status_line(false, &main, self.now_secs, Path::new("down"));
+        let kind = self.status_text(false, &main);
         match chdir(LOG) {
             Err(Errno::NOENT) => {}
             Err(e) => self.report.log_chdir_warning(e),
@@ -268,14 +269,29 @@ impl Sv {
                 self.report.separator_next();
                 self.report.set_log_suffix(true);
                 if let Ok(Some(st)) = self.status_get(false) {
-                    self.report
-                        .status_line(true, &st, self.now_secs, Path::new("down"));
+                    self.status_text(true, &st);
                 }
                 self.report.set_log_suffix(false);
             }
         }
         self.report.end_line();
         self.lsb_exit_status(kind);
+    }
+
+    /// The status description of the service (or log) in the current
+    /// directory, with the readiness clause when it opted in to
+    /// notification. Returns whether a process runs, as status_line does.
+    fn status_text(&mut self, log: bool, st: &Status) -> Option<bool> {
+        let kind = self
+            .report
+            .status_line(log, st, self.now_secs, Path::new("down"));
+        if kind.is_some() {
+            let x = XStatus::read(Path::new(MAIN_XSTATUS));
+            let r = XStatus::readiness(x.as_ref(), st);
+            let state = x.and_then(|x| x.notify_state);
+            self.report.readiness_clause(r, state, self.now_secs);
+        }
+        kind
     }
 
     /// In LSB mode `status` exits at once: 0 running, 3 down, 1 when runsv
@@ -356,6 +372,14 @@ impl Sv {
         }
     }
 
+    /// "Up" in the sense sv waits for: a service that opted in to
+    /// readiness notification must have said it is ready, and ./check
+    /// (if there is one) must pass, as in runit.
+    fn up_and_ready(&mut self, st: &Status) -> bool {
+        let x = XStatus::read(Path::new(MAIN_XSTATUS));
+        XStatus::readiness(x.as_ref(), st).counts_as_up() && self.check_script()
+    }
+
     /// Has the service reached what `controls` asked for (or, for
     /// `check`, the state it wants)? Prints the `ok:` line when it has.
     fn reached(&mut self, controls: &[Control]) -> Pending {
@@ -365,7 +389,7 @@ impl Sv {
             Ok(Some(st)) => st,
         };
         let pid = st.pid != 0;
-        let up = |sv: &mut Sv| pid && st.state == RunState::Run && sv.check_script();
+        let up = |sv: &mut Sv| pid && st.state == RunState::Run && sv.up_and_ready(&st);
         let down = !pid && st.state == RunState::Down;
         // runit 2.3.0: check waits for the wanted state.
         if self.cfg.command.check_only && !(if st.wants_up() { up(self) } else { down }) {
@@ -379,7 +403,10 @@ impl Sv {
                 Control::Down => down,
                 Control::Term | Control::Kill => {
                     (!pid && st.wants_down())
-                        || (self.start_secs <= stamp && pid && !st.got_term && self.check_script())
+                        || (self.start_secs <= stamp
+                            && pid
+                            && !st.got_term
+                            && self.up_and_ready(&st))
                 }
                 Control::Once => (pid || self.start_secs <= stamp) && (!pid || st.wants_down()),
                 Control::Pause => !pid || st.paused,
@@ -391,8 +418,7 @@ impl Sv {
             }
         }
         self.report.ok_prefix();
-        self.report
-            .status_line(false, &st, self.now_secs, Path::new("down"));
+        self.status_text(false, &st);
         self.report.end_line();
         Pending::Done
     }
@@ -404,8 +430,10 @@ impl Sv {
         let limit = Duration::from_secs(self.cfg.timeout);
         let began = Instant::now();
         // runit polls every 420 ms; polling sooner costs little and answers
-        // sooner. The interval grows so a long wait stays cheap.
+        // sooner. The interval grows so a long wait stays cheap, and a
+        // change of readiness ends the pause at once (see watch).
         let mut pause = Duration::from_millis(5);
+        let mut watch = Watch::new();
         loop {
             self.now_secs = unix_now();
             let mut all_done = true;
@@ -415,12 +443,15 @@ impl Sv {
                 }
                 self.report.set_service(name);
                 if self.enter(name)? {
+                    watch.arm(i);
                     pending[i] = self.reached(&controls);
                 } else {
                     pending[i] = Pending::Done;
                 }
                 if pending[i] == Pending::Waiting {
                     all_done = false;
+                } else {
+                    watch.disarm(i);
                 }
             }
             if all_done {
@@ -430,7 +461,7 @@ impl Sv {
                 break;
             }
             self.report.flush();
-            std::thread::sleep(
+            watch.pause(
                 pause
                     .min(limit.saturating_sub(began.elapsed()))
                     .max(Duration::from_millis(1)),
@@ -447,8 +478,7 @@ impl Sv {
             }
             self.report.timeout_prefix(self.cfg.command.kill);
             if let Ok(Some(st)) = self.status_get(false) {
-                self.report
-                    .status_line(false, &st, self.now_secs, Path::new("down"));
+                self.status_text(false, &st);
             }
             self.report.end_line();
             if self.cfg.command.kill {

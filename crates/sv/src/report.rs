@@ -8,7 +8,20 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use rustix::io::Errno;
+use supervise_proto::xstatus::{NotifyState, Readiness, XStatus, MAIN_XSTATUS};
 use supervise_proto::{errno_str, RunState, Status};
+
+/// Whether runsv gave up restarting the service in the current directory
+/// (crash-loop files: a `failed` mark in supervise/xstatus). A service
+/// without such files has no xstatus, and its line stays runit's.
+fn gave_up() -> bool {
+    use std::io::Read;
+    let Ok(f) = std::fs::File::open(MAIN_XSTATUS) else {
+        return false;
+    };
+    let mut b = Vec::with_capacity(512);
+    f.take(64 * 1024).read_to_end(&mut b).is_ok() && XStatus::decode(&b).failed.is_some()
+}
 
 pub struct Report {
     out: Vec<u8>,
@@ -126,7 +139,7 @@ impl Report {
                 err.extend_from_slice(b"warning: ");
                 err.extend_from_slice(if log { b"log" } else { &self.service });
                 let _ = writeln!(err, ": unable to stat {}: {}", down.display(), errno_str(e));
-                let _ = std::io::stderr().write_all(&err);
+                supervise_proto::fdio::eprint(&err);
                 return None;
             }
         };
@@ -161,7 +174,28 @@ impl Report {
                 out.extend_from_slice(text);
             }
         }
+        if !pid && gave_up() {
+            out.extend_from_slice(b", failed");
+        }
         Some(pid)
+    }
+
+    /// Appends the readiness clause of a service that opted in to
+    /// notification (after runit's clauses of its part): `, ready Ns` or
+    /// `, not ready`, then `, reloading` / `, stopping` while a
+    /// systemd-style service says so. Nothing for any other service.
+    pub fn readiness_clause(&mut self, r: Readiness, state: Option<NotifyState>, now: u64) {
+        match r {
+            Readiness::NotNotifying => return,
+            Readiness::NotReady => self.put(b", not ready"),
+            Readiness::Ready(t) => {
+                let _ = write!(self.out, ", ready {}s", now.saturating_sub(t.unix_secs()));
+            }
+        }
+        if let Some(st) = state {
+            self.put(b", ");
+            self.put(st.name().as_bytes());
+        }
     }
 
     /// Ends the current line, if one is open. Lines are written out in

@@ -10,7 +10,6 @@ mod commands;
 mod deliver;
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 
 use supervise_proto::errno_str;
@@ -32,7 +31,7 @@ fn run(args: &[OsString]) {
         Ok(parsed) => parsed,
         Err(bad) => {
             let msg = format!("{}\n{}\n", bad.message(&prog), commands::USAGE);
-            let _ = std::io::stderr().write_all(msg.as_bytes());
+            supervise_proto::fdio::eprint(msg.as_bytes());
             std::process::exit(100);
         }
     };
@@ -42,7 +41,7 @@ fn run(args: &[OsString]) {
     };
     for dir in dirs {
         if let Err(w) = session.send(dir.as_bytes(), &bytes) {
-            let _ = std::io::stderr().write_all(&w.message(dir.as_bytes()));
+            supervise_proto::fdio::eprint(&w.message(dir.as_bytes()));
         }
         if let Err(e) = session.return_home() {
             fatal("unable to set directory: ", e);
@@ -52,6 +51,6 @@ fn run(args: &[OsString]) {
 
 fn fatal(what: &str, e: rustix::io::Errno) -> ! {
     let msg = format!("svc: fatal: {what}{}\n", errno_str(e));
-    let _ = std::io::stderr().write_all(msg.as_bytes());
+    supervise_proto::fdio::eprint(msg.as_bytes());
     std::process::exit(111)
 }

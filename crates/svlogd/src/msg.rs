@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use rustix::io::Errno;
 use supervise_proto::errstr::errno_str;
-use supervise_proto::fdio::write_all;
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 
@@ -34,7 +33,7 @@ pub fn verbose() -> bool {
 
 /// Writes all of `b` to fd 2, ignoring errors (nowhere to report them).
 fn write_stderr(b: &[u8]) {
-    let _ = write_all(rustix::stdio::stderr(), b);
+    supervise_proto::fdio::eprint(b);
 }
 
 /// Queues bytes (a line selected by an `e` pattern) for standard error.

@@ -7,7 +7,6 @@
 mod probe;
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 
 // Entered from C's main: std's start-up work (a signal stack, SIGPIPE
@@ -34,6 +33,6 @@ fn run(args: &[OsString]) {
 
 /// Writes one message to stderr in a single write and exits.
 fn die(code: i32, msg: &[u8]) -> ! {
-    let _ = std::io::stderr().write_all(msg);
+    supervise_proto::fdio::eprint(msg);
     std::process::exit(code)
 }

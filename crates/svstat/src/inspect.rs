@@ -8,13 +8,19 @@ use rustix::fs::{open, Mode, OFlags};
 use rustix::io::Errno;
 use supervise_proto::status::DAEMONTOOLS_STATUS_LEN;
 use supervise_proto::svdir::{read_status_file, StatusReadError, DOWN, MAIN_FILES};
+use supervise_proto::xstatus::{Readiness, XStatus, MAIN_XSTATUS};
 use supervise_proto::Status;
 
 /// What was learned about one directory.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Finding {
-    /// A supervisor runs; its record and whether `./down` exists.
-    Supervised { status: Status, normally_up: bool },
+    /// A supervisor runs; its record, whether `./down` exists, and the
+    /// readiness of a service that opted in to notification.
+    Supervised {
+        status: Status,
+        normally_up: bool,
+        readiness: Readiness,
+    },
     /// `supervise/ok` has no reader.
     NotRunning,
     /// Something could not be done; the step and its errno.
@@ -58,7 +64,16 @@ pub fn inspect(dir: &OsStr) -> Finding {
         Err(StatusReadError::Open(e)) => return Finding::Failed(Step::OpenStatus, e),
         Err(StatusReadError::Read(e)) => return Finding::Failed(Step::ReadStatus, e),
     };
-    decode(&bytes, normally_up)
+    let mut finding = decode(&bytes, normally_up);
+    if let Finding::Supervised { readiness, .. } = &mut finding {
+        // Judged on runit's whole record where there is one: a service
+        // in ./finish is no longer "ready".
+        if let Ok(full) = Status::decode(&bytes) {
+            let x = XStatus::read(Path::new(MAIN_XSTATUS));
+            *readiness = XStatus::readiness(x.as_ref(), &full);
+        }
+    }
+    finding
 }
 
 /// daemontools reads 18 bytes and looks at nothing beyond them, so runit's
@@ -73,6 +88,7 @@ pub fn decode(bytes: &[u8], normally_up: bool) -> Finding {
         Ok(status) => Finding::Supervised {
             status,
             normally_up,
+            readiness: Readiness::NotNotifying,
         },
         // Cannot happen for 18 bytes; kept total rather than panicking.
         Err(_) => Finding::BadFormat,

@@ -52,6 +52,6 @@ fn run(args: &[OsString]) {
 
 fn fatal(what: &str, e: rustix::io::Errno) -> ! {
     let msg = format!("svstat: fatal: {what}{}\n", errno_str(e));
-    let _ = std::io::stderr().write_all(msg.as_bytes());
+    supervise_proto::fdio::eprint(msg.as_bytes());
     std::process::exit(111)
 }

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! DIR: up (pid N) S seconds[, normally down][, paused][, want down]
+//!      [, ready S seconds | , not ready]   (services that notify only)
 //! DIR: down S seconds[, normally up][, want up]
 //! DIR: supervise not running
 //! DIR: unable to chdir: ERR          (and the other "unable to" texts)
@@ -11,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use supervise_proto::errno_str;
 use supervise_proto::tai64::TAI64_UNIX_OFFSET;
+use supervise_proto::xstatus::Readiness;
 
 use crate::inspect::{Finding, Step};
 
@@ -37,6 +39,7 @@ pub fn line(out: &mut Vec<u8>, dir: &[u8], finding: &Finding, now: u64) {
         Finding::Supervised {
             status,
             normally_up,
+            readiness,
         } => {
             let up = status.pid != 0;
             // A stamp in the future (clock stepped back) counts as now.
@@ -61,6 +64,15 @@ pub fn line(out: &mut Vec<u8>, dir: &[u8], finding: &Finding, now: u64) {
             }
             if up && status.want == b'd' {
                 s.push_str(", want down");
+            }
+            // After daemontools' words, in s6-svstat's.
+            match readiness {
+                Readiness::NotNotifying => {}
+                Readiness::NotReady => s.push_str(", not ready"),
+                Readiness::Ready(t) => {
+                    let ago = now.saturating_sub(t.secs);
+                    s.push_str(&format!(", ready {ago} seconds"));
+                }
             }
             out.extend_from_slice(s.as_bytes());
         }
@@ -114,7 +126,31 @@ mod tests {
         text(&Finding::Supervised {
             status: status(pid, paused, want, age),
             normally_up,
+            readiness: Readiness::NotNotifying,
         })
+    }
+
+    #[test]
+    fn readiness_after_daemontools_words() {
+        let f = |readiness| {
+            text(&Finding::Supervised {
+                status: status(12, false, b'd', 9),
+                normally_up: true,
+                readiness,
+            })
+        };
+        assert_eq!(
+            f(Readiness::NotReady),
+            "svc: up (pid 12) 9 seconds, want down, not ready\n"
+        );
+        let t = Tai64n {
+            secs: NOW - 4,
+            nanos: 0,
+        };
+        assert_eq!(
+            f(Readiness::Ready(t)),
+            "svc: up (pid 12) 9 seconds, want down, ready 4 seconds\n"
+        );
     }
 
     #[test]
@@ -155,6 +191,7 @@ mod tests {
                 ..status(5, false, b'u', 0)
             },
             normally_up: true,
+            readiness: Readiness::NotNotifying,
         };
         assert_eq!(text(&f), "svc: up (pid 5) 0 seconds\n");
     }

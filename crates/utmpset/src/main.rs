@@ -30,8 +30,7 @@ const FATAL: &str = "utmpset: fatal: ";
 const WARNING: &str = "utmpset: warning: ";
 
 fn eprint(s: &str) {
-    use std::io::Write;
-    let _ = std::io::stderr().write_all(s.as_bytes());
+    supervise_proto::fdio::eprint(s.as_bytes());
 }
 
 fn usage(prog: &str) -> i32 {

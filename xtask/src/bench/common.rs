@@ -153,3 +153,20 @@ pub fn row(metric: &str, theirs: f64, ours: f64, unit: &str) {
         "{metric:<48} reference {theirs:>10.3} {unit:<6} ours {ours:>10.3} {unit:<6} ratio {ratio:>6.2}x"
     );
 }
+
+/// The decoded supervise/status of a service directory.
+pub fn status(dir: &Path) -> Option<supervise_proto::Status> {
+    let b = supervise_proto::svdir::read_status_bytes(dir).ok()?;
+    supervise_proto::Status::decode(&b).ok()
+}
+
+/// Polls `f` until it holds; a minute is a broken benchmark.
+pub fn wait(what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        if t.elapsed() > Duration::from_secs(60) {
+            panic!("bench: timed out waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}

@@ -6,9 +6,12 @@
 
 mod chpst;
 pub mod common;
+mod crashloop;
+mod readiness;
 mod runit;
 mod runsvdir;
 mod sizes;
+mod stopping;
 mod supervise;
 mod svlogd;
 mod svtools;
@@ -20,11 +23,14 @@ type Bench = (&'static str, fn(&Ctx));
 /// Every benchmark, by name, in the order `make bench` runs them.
 const BENCHES: &[Bench] = &[
     ("supervise", supervise::run),
+    ("readiness", readiness::run),
     ("chpst", chpst::run),
     ("svtools", svtools::run),
     ("runit", runit::run),
     ("svlogd", svlogd::run),
     ("runsvdir", runsvdir::run),
+    ("stopping", stopping::run),
+    ("crashloop", crashloop::run),
     ("sizes", sizes::run),
 ];
 

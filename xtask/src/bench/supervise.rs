@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::common::{median, pss_kb, row, Ctx, Scratch};
+use super::common::{median, pss_kb, row, status, wait, Ctx, Scratch};
 
 fn make_service(dir: &Path, run: &str) {
     std::fs::create_dir_all(dir).unwrap();
@@ -16,21 +16,6 @@ fn make_service(dir: &Path, run: &str) {
 
 fn ok(dir: &Path) -> bool {
     supervise_proto::svdir::supervisor_running(dir) == Ok(true)
-}
-
-fn status(dir: &Path) -> Option<supervise_proto::Status> {
-    let b = supervise_proto::svdir::read_status_bytes(dir).ok()?;
-    supervise_proto::Status::decode(&b).ok()
-}
-
-fn wait(what: &str, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        if t.elapsed() > Duration::from_secs(60) {
-            panic!("bench: timed out waiting for {what}");
-        }
-        std::thread::sleep(Duration::from_micros(200));
-    }
 }
 
 /// A set of runsv processes over `n` services, stopped on drop.

@@ -10,7 +10,7 @@ use rustix::io::Errno;
 use supervise_proto::exits::{ExitLog, HEADER_LEN, MAX_TALLY, RECORD_LEN};
 use supervise_proto::fdio::read_small_file;
 use supervise_proto::svdir::{self, StatusReadError};
-use supervise_proto::xstatus::XStatus;
+use supervise_proto::xstatus::{Readiness, XStatus};
 use supervise_proto::{errno_str, RunState, Status, Tai64n};
 
 /// The state a part is in, as the machine forms name it.
@@ -105,11 +105,6 @@ impl Known {
         self.status.pid != 0 && self.status.state == RunState::Run
     }
 
-    /// The extended record describes the current run.
-    fn x_current(&self) -> bool {
-        self.running() && self.x.is_for_run(self.status.stamp)
-    }
-
     /// Ready: up, and for a service with readiness notification, said so
     /// in this run. Without notification "up" is all runit knows.
     pub fn ready(&self) -> bool {
@@ -117,12 +112,10 @@ impl Known {
     }
 
     pub fn ready_since(&self) -> Option<Tai64n> {
-        if !self.running() {
-            None
-        } else if self.x.notify {
-            self.x.ready.filter(|_| self.x_current())
-        } else {
-            Some(self.status.stamp)
+        match XStatus::readiness(Some(&self.x), &self.status) {
+            Readiness::Ready(t) => Some(t),
+            Readiness::NotReady => None,
+            Readiness::NotNotifying => self.running().then_some(self.status.stamp),
         }
     }
 
