@@ -1,11 +1,15 @@
-//! The on-disk contract (supervise-proto) and runsv's control planner.
+//! The on-disk contract (supervise-proto), readiness notification, and
+//! runsv's control planner and setting files.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
+use std::time::Duration;
 
 use runsv::plan::{plan, Action, View};
+use runsv::{backoff, stop};
 use supervise_proto::exits::{self, ExitLog, ExitRecord};
 use supervise_proto::getopt::{GetOpt, OptError};
+use supervise_proto::notify;
 use supervise_proto::status::{FormatError, DAEMONTOOLS_STATUS_LEN, RUNIT_STATUS_LEN};
 use supervise_proto::xstatus::XStatus;
 use supervise_proto::{Control, RunState, Status, Tai64n, Want};
@@ -258,5 +262,50 @@ pub fn control_stream(data: &[u8]) {
             v.running = true;
             v.state = RunState::Run;
         }
+    }
+}
+
+/// A systemd-style notification datagram and a `notification-fd` file:
+/// any bytes parse; what is taken is within the protocol's bounds.
+pub fn notify(data: &[u8]) {
+    let n = notify::parse_datagram(data);
+    let has = |line: &[u8]| data.split(|&b| b == b'\n').any(|l| l == line);
+    assert_eq!(n.ready, has(b"READY=1"));
+    assert_eq!(n.reloading, has(b"RELOADING=1"));
+    assert_eq!(n.stopping, has(b"STOPPING=1"));
+    if let Some(s) = &n.status {
+        assert!(s.chars().count() <= notify::STATUS_MAX);
+    }
+    if let Some(pid) = n.main_pid {
+        assert!((1..=4_194_304).contains(&pid));
+    }
+    let mut inp = Input::new(data);
+    let limit = u64::from(u16::from_le_bytes([inp.byte(), inp.byte()]));
+    if let Ok(fd) = notify::parse_notification_fd(inp.rest(), limit) {
+        assert!(fd >= 3 && u64::from(fd) < limit);
+    }
+}
+
+/// runsv's setting files (crash-loop control, stop settings): any bytes
+/// parse or are refused; what is taken is in range, and a signal's name
+/// reads back as that signal.
+pub fn runsv_settings(data: &[u8]) {
+    if let Some(d) = backoff::parse_delay_max(data) {
+        assert!(d > Duration::ZERO && d <= Duration::from_secs(24 * 3600));
+    }
+    if let Some(l) = backoff::parse_limit(data) {
+        assert!(l.count > 0 && l.within > Duration::ZERO);
+    }
+    let text = String::from_utf8_lossy(data);
+    if let Some(sig) = stop::parse_signal(&text) {
+        assert_eq!(stop::parse_signal(&stop::signal_name(sig)), Some(sig));
+    }
+    if let Some(Some(ms)) = stop::parse_ms(&text) {
+        assert!(ms > Duration::ZERO);
+    }
+    let _ = stop::parse_grouping(&text);
+    if let Some(c) = stop::parse_cgroup(&text) {
+        assert!(c.is_empty() || (c.starts_with('/') && !c.ends_with('/')));
+        assert!(!c.split('/').any(|p| p == "." || p == ".."));
     }
 }

@@ -71,6 +71,16 @@ proptest! {
     }
 
     #[test]
+    fn notify(b in input(b"\x00\x04READY=1STATUS=MAINPID=0123456789\n\n \xff", 80)) {
+        proto::notify(&b);
+    }
+
+    #[test]
+    fn runsv_settings(b in input(b"0123456789 /.SIGquitQUIT-sessiongroup\n", 24)) {
+        proto::runsv_settings(&b);
+    }
+
+    #[test]
     fn svlogd_config(b in input(b"sSnNtTuUpP!+-eE#*0123456789.:kmh \n\n\n\0\xff", 80)) {
         svlogd_props::config_file(&b);
     }

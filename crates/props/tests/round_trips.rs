@@ -52,16 +52,18 @@ fn xstatus() -> impl Strategy<Value = XStatus> {
         notify_state,
         proptest::option::of(any::<u64>()),
         proptest::option::of(any::<u32>()),
+        proptest::option::of(any::<u32>()),
         proptest::option::of(clean()),
         proptest::collection::vec(("[a-z-]{1,12}", clean()), 0..4),
     )
         .prop_map(
-            |(t, notify, status, ns, delay, pgid, cgroup, settings)| XStatus {
+            |(t, notify, status, ns, delay, main_pid, pgid, cgroup, settings)| XStatus {
                 started: t[0],
                 notify,
                 ready: t[1],
                 notify_status: status,
                 notify_state: ns,
+                main_pid,
                 failed: t[2],
                 restart_at: t[3],
                 restart_delay_ms: delay,
