@@ -4,6 +4,7 @@
 #   make check      every test (unit, CLI, end-to-end, differential vs runit 2.1.2)
 #   make demo       supervise the bundled examples/ tree, show it working, clean up
 #   make bench      benchmarks side by side with the reference binaries
+#   make fuzz       every fuzz target for FUZZ_SECONDS (60) each (nightly)
 #   make install    PREFIX=/usr/local DESTDIR= BINDIR= SBINDIR= MANDIR=
 #   make static     statically linked, stripped binaries in dist/
 #   make multicall  one static binary for every program, with links, in
@@ -34,7 +35,7 @@ RELEASE = $(TARGET_DIR)/release
 TRIPLE  ?= $(shell rustc -vV | sed -n 's/^host: //p')
 STATIC  = $(TARGET_DIR)/$(TRIPLE)/release
 
-.PHONY: all musl-bins check check-libc check-multicall check-multicall-if-musl demo bench install install-files uninstall static multicall clean settings
+.PHONY: all musl-bins check check-libc check-multicall check-multicall-if-musl demo bench fuzz install install-files uninstall static multicall clean settings
 
 # Linked statically (glibc, crt-static) in the release build: runsv and
 # svlogd run once per service for the machine's whole life, and static
@@ -136,6 +137,16 @@ demo: all
 
 bench: all
 	$(CARGO) run --release -p xtask -- bench
+
+# libFuzzer through cargo-fuzz, on the nightly toolchain (both installed
+# when missing). FUZZ_TARGETS= picks some of fuzz/fuzz_targets; the
+# summary lists runs and crashes per target (docs/reliability.md).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz:
+	rustup run nightly rustc --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
+	cargo fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	sh fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 install: all install-files
 

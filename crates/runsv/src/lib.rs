@@ -7,18 +7,18 @@
 //! [`supervisor`] (the single poll loop that ties them together).
 
 mod access;
-mod backoff;
+pub mod backoff;
 mod cgroup;
 mod deaths;
 mod exits;
 mod msg;
-mod plan;
+pub mod plan;
 mod readiness;
 mod service;
 mod settings;
 mod setup;
 mod spawn;
-mod stop;
+pub mod stop;
 mod supervisor;
 
 use std::ffi::OsString;

@@ -120,7 +120,8 @@ pub struct BadExitLog;
 impl ExitLog {
     /// Appends a death, dropping the oldest records beyond `keep`.
     pub fn push(&mut self, r: ExitRecord, keep: usize) {
-        self.total += 1;
+        // A decoded file may say anything, u64::MAX too.
+        self.total = self.total.saturating_add(1);
         self.records.push(r);
         let keep = keep.clamp(1, MAX_TALLY);
         if self.records.len() > keep {
@@ -232,6 +233,17 @@ mod tests {
         assert_eq!(ExitLog::decode(&b), Err(BadExitLog));
         assert_eq!(ExitLog::decode(b"RSVX"), Err(BadExitLog));
         assert_eq!(ExitLog::decode(&[0u8; 48]), Err(BadExitLog));
+    }
+
+    /// Found by the `exits` fuzz target: a death pushed onto a file whose
+    /// total reads u64::MAX overflowed.
+    #[test]
+    fn total_saturates() {
+        let mut b = ExitLog::default().encode();
+        b[8..16].copy_from_slice(&u64::MAX.to_be_bytes());
+        let mut l = ExitLog::decode(&b).unwrap();
+        l.push(rec(10, 0), 5);
+        assert_eq!((l.total, l.records.len()), (u64::MAX, 1));
     }
 
     #[test]

@@ -51,9 +51,14 @@ impl Tai64n {
         self.secs.saturating_sub(TAI64_UNIX_OFFSET)
     }
 
-    /// As a system time (the epoch for labels before it).
+    /// As a system time: the epoch for labels before it, and for labels
+    /// beyond what the system can hold (a status file says what it likes)
+    /// the latest second it can.
     pub fn to_system_time(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::new(self.unix_secs(), self.nanos.min(999_999_999))
+        let d = Duration::new(self.unix_secs(), self.nanos.min(999_999_999));
+        UNIX_EPOCH
+            .checked_add(d)
+            .unwrap_or_else(|| UNIX_EPOCH + Duration::from_secs(i64::MAX as u64))
     }
 
     /// The 12-byte packed form: big-endian seconds, big-endian nanoseconds.
@@ -204,5 +209,15 @@ mod tests {
         assert!(a < b);
         assert_eq!(Tai64n::from_bytes(&a.to_bytes()), a);
         assert_eq!(a.to_system_time(), UNIX_EPOCH + Duration::new(10, 5));
+    }
+
+    /// Found by the `status` fuzz target: a stamp far beyond 2^63
+    /// seconds made the conversion panic.
+    #[test]
+    fn far_future_labels_saturate() {
+        let far = Tai64n::from_bytes(&[0xff; 12]);
+        let latest = UNIX_EPOCH + Duration::from_secs(i64::MAX as u64);
+        assert_eq!(far.to_system_time(), latest);
+        assert_eq!(Tai64n::from_bytes(&[0; 12]).to_system_time(), UNIX_EPOCH);
     }
 }

@@ -67,7 +67,8 @@ impl Splitter {
         Splitter {
             line_max,
             map,
-            scratch: Vec::with_capacity(if repl.is_some() { line_max } else { 0 }),
+            // Grown by the heads it holds: -l may be larger than any line.
+            scratch: Vec::new(),
             state: State::Fresh,
             stamp: [0; STAMP_LEN],
             stamp_len: 0,
@@ -305,6 +306,16 @@ mod tests {
             ev,
             ["H[s0|a..~c|T]", "t[\u{7f}\u{fffd}xyz]", "E", "H[s0||C]"]
         );
+    }
+
+    /// Found while writing the svlogd_args fuzz target: a -l near the
+    /// top of usize (runit's scanner takes any) made the splitter ask for
+    /// that much memory at once (capacity overflow).
+    #[test]
+    fn huge_line_max_allocates_by_use() {
+        let mut sp = Splitter::new(usize::MAX - 1, Some(b'.'), b"b");
+        let ev = run(&mut sp, b"ab\x01\n", &[4]);
+        assert_eq!(ev, ["H[s0|a..|C]"]);
     }
 
     #[test]

@@ -222,9 +222,14 @@ impl LogDir {
         };
         self.out.clear();
         // One allocation, sized so that queueing up to FLUSH_AT plus one
-        // line never reallocates.
-        self.out
-            .reserve_exact(FLUSH_AT + 2 * self.line_max as usize + 1024);
+        // line never reallocates; for a huge -l the buffer grows instead
+        // with the lines that come.
+        if let Some(n) = (self.line_max as usize)
+            .checked_mul(2)
+            .and_then(|n| n.checked_add(FLUSH_AT + 1024))
+        {
+            let _ = self.out.try_reserve_exact(n);
+        }
         self.open = Some(Open {
             dir,
             _lock: lock,

@@ -86,6 +86,21 @@ impl Sink for Out<'_> {
     }
 }
 
+/// The input buffer: a whole read, and room for one head of -l bytes
+/// behind a held partial line. runit allocates -b and -l bytes at start-up
+/// and says "out of memory" when it cannot; so does this, where a failed
+/// allocation would abort. Both sizes are tried and given back first; the
+/// buffer itself is zeroed lazily by the allocator, and -b is not used
+/// (our reads are sized for throughput instead).
+fn input_buffer(opts: &Options) -> Vec<u8> {
+    let len = opts.line_max.saturating_add(1).max(READ_SIZE);
+    let fits = |n: usize| Vec::<u8>::new().try_reserve_exact(n).is_ok();
+    if !fits(opts.buf_len) || !fits(len) {
+        msg::fatalx("out of memory.");
+    }
+    vec![0; len]
+}
+
 impl Logger {
     pub fn new(opts: &Options, signals: Signals) -> Logger {
         Logger {
@@ -97,7 +112,7 @@ impl Logger {
             names: opts.dirs.clone(),
             stamper: Stamper::new(opts.stamp),
             splitter: Splitter::new(opts.line_max, opts.repl, &opts.replace),
-            buf: vec![0; READ_SIZE.max(opts.line_max + 1)],
+            buf: input_buffer(opts),
             held: 0,
             signals,
             exiting: false,
