@@ -28,13 +28,14 @@ pub fn eprint(bytes: &[u8]) {
 }
 
 /// Reads the regular file `path` whole, when it has at most `limit` bytes.
-/// Opened without blocking, so a FIFO put in its place cannot hang the
+/// Opened without blocking (and without becoming a controlling terminal),
+/// so a FIFO or a device put in its place cannot hang or capture the
 /// reader. `Ok(None)` when it does not exist; EINVAL when it is not a
 /// regular file; EFBIG when it is larger than `limit`.
 pub fn read_small_file(path: &std::path::Path, limit: usize) -> Result<Option<Vec<u8>>, Errno> {
     let fd = match open(
         path,
-        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
         Mode::empty(),
     ) {
         Ok(fd) => fd,

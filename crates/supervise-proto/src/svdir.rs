@@ -198,34 +198,11 @@ pub enum SettingError {
 /// `Ok(None)` when it does not exist. It is opened without blocking and
 /// read only when it is a regular file of at most `max` bytes.
 pub fn read_setting(path: &str, max: usize) -> Result<Option<Vec<u8>>, SettingError> {
-    let fd = match open(
-        path,
-        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
-        Ok(fd) => fd,
-        Err(Errno::NOENT) => return Ok(None),
-        Err(e) => return Err(SettingError::Io(e)),
-    };
-    let st = rustix::fs::fstat(&fd).map_err(SettingError::Io)?;
-    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
-        return Err(SettingError::NotRegular);
-    }
-    let mut buf = vec![0u8; max + 1];
-    let mut n = 0;
-    while n < buf.len() {
-        match rustix::io::read(&fd, &mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(Errno::INTR) => {}
-            Err(e) => return Err(SettingError::Io(e)),
-        }
-    }
-    if n > max {
-        return Err(SettingError::TooLarge);
-    }
-    buf.truncate(n);
-    Ok(Some(buf))
+    crate::fdio::read_small_file(Path::new(path), max).map_err(|e| match e {
+        Errno::INVAL => SettingError::NotRegular,
+        Errno::FBIG => SettingError::TooLarge,
+        e => SettingError::Io(e),
+    })
 }
 
 /// Opens (creating, mode 0600) a supervisor lock file for appending, as
