@@ -579,3 +579,52 @@ fn postgresql_says_when_it_accepts_connections() {
     stop_runsv(&mut sb, pid, &dir);
     sb.assert_no_leaks();
 }
+
+/// runsv rings supervise/wake after each xstatus change, but never through
+/// a symlink put in the FIFO's place (runsv runs as root).
+#[test]
+fn the_wake_fifo_is_never_followed_through_a_symlink() {
+    let mut sb = Sandbox::new();
+    let dir = notifying_service(
+        &sb,
+        "w",
+        "#!/bin/sh\nread x < go\necho >&3\nexec sleep 1000\n",
+        &[("notification-fd", "3")],
+    );
+    let go = dir.join("go");
+    rustix::fs::mkfifoat(rustix::fs::CWD, &go, rustix::fs::Mode::from_raw_mode(0o600)).unwrap();
+    let pid = start_runsv(&mut sb, &bin("runsv"), &dir);
+    send_control(&dir, b"u").unwrap();
+    let wake = dir.join("supervise/wake");
+    wait_until("supervise/wake made", WAIT, || wake.exists());
+    // A reader holds the target open, so a write through the link would
+    // succeed if runsv followed it.
+    let target = sb.join("target-fifo");
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        &target,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .unwrap();
+    let reader = rustix::fs::open(
+        &target,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NONBLOCK,
+        rustix::fs::Mode::empty(),
+    )
+    .unwrap();
+    std::fs::remove_file(&wake).unwrap();
+    std::os::unix::fs::symlink(&target, &wake).unwrap();
+    std::fs::write(&go, "\n").unwrap();
+    wait_until("ready", WAIT, || {
+        xstatus(&dir, MAIN_XSTATUS).is_some_and(|x| x.ready.is_some())
+    });
+    // Nothing to read: end of file (no writer) or would block, never a byte.
+    let mut buf = [0u8; 8];
+    let r = rustix::io::read(&reader, &mut buf);
+    assert!(
+        matches!(r, Ok(0) | Err(rustix::io::Errno::AGAIN)),
+        "runsv wrote through the symlink: {r:?}"
+    );
+    stop_runsv(&mut sb, pid, &dir);
+    sb.assert_no_leaks();
+}

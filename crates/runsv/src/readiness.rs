@@ -99,11 +99,12 @@ impl Readiness {
     }
 
     /// Tells waiters (sv) that xstatus was just replaced: a byte into the
-    /// wake FIFO, if anyone holds it open for reading.
+    /// wake FIFO, if anyone holds it open for reading (never through a
+    /// symlink planted in its place).
     pub fn ring(&self) {
         if let Ok(fd) = rustix::fs::open(
             self.wake_path(),
-            OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            OFlags::WRONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::empty(),
         ) {
             let _ = rustix::io::write(&fd, b"x");
