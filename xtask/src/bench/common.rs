@@ -170,3 +170,15 @@ pub fn wait(what: &str, mut f: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_micros(200));
     }
 }
+
+/// Starts `runsv DIR` with its standard descriptors on /dev/null (the
+/// benches read state from supervise/, never from its output).
+pub fn spawn_runsv(runsv: &Path, dir: &Path) -> std::process::Child {
+    std::process::Command::new(runsv)
+        .arg(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn runsv")
+}

@@ -11,12 +11,12 @@
 
 use std::os::fd::OwnedFd;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use rustix::fs::inotify;
 
-use super::common::{row, Ctx, Scratch};
+use super::common::{row, spawn_runsv, Ctx, Scratch};
 
 const RUN: &str = "#!/bin/sh\necho >> starts\nsleep 0.1\nexit 1\n";
 
@@ -83,13 +83,7 @@ fn per_death(runsv: &Path, tag: &str, opt_in: bool, deaths: u64) -> [f64; 4] {
     if opt_in {
         std::fs::write(dir.join("restart-delay-max"), "1000\n").unwrap();
     }
-    let mut child: Child = Command::new(runsv)
-        .arg(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn runsv");
+    let mut child: Child = spawn_runsv(runsv, &dir);
     let starts = || {
         std::fs::read(dir.join("starts"))
             .map(|b| b.len() as u64)

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::common::{row, status, wait, Ctx, Scratch};
+use super::common::{row, spawn_runsv, status, wait, Ctx, Scratch};
 
 const RUN: &str = "#!/bin/sh\nread x < go\nREADY\nexec sleep 100000\n";
 
@@ -57,13 +57,7 @@ impl Case {
         )
         .unwrap();
         std::fs::write(dir.join("down"), "").unwrap();
-        let child = Command::new(runsv)
-            .arg(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn runsv");
+        let child = spawn_runsv(runsv, &dir);
         wait("runsv", || {
             supervise_proto::svdir::supervisor_running(&dir) == Ok(true)
         });

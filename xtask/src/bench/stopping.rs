@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::common::{median, Ctx, Scratch};
+use super::common::{median, spawn_runsv, Ctx, Scratch};
 
 const WORKERS: usize = 10;
 const ROUNDS: usize = 15;
@@ -96,13 +96,7 @@ fn supervised(runsv: &Path, sv: &Path, group: bool, tag: &str) -> (Duration, usi
     if group {
         std::fs::write(dir.join("stop-group"), "").unwrap();
     }
-    let mut runsv: Child = Command::new(runsv)
-        .arg(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn runsv");
+    let mut runsv: Child = spawn_runsv(runsv, &dir);
     until("runsv", || {
         supervise_proto::svdir::supervisor_running(&dir) == Ok(true)
     });
