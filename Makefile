@@ -4,6 +4,7 @@
 #   make check      every test (unit, CLI, end-to-end, differential vs runit 2.1.2)
 #   make demo       supervise the bundled examples/ tree, show it working, clean up
 #   make bench      benchmarks side by side with the reference binaries
+#   make soak       the fault matrix against runit, table to docs/reliability.md
 #   make fuzz       every fuzz target for FUZZ_SECONDS (60) each (nightly)
 #   make install    PREFIX=/usr/local DESTDIR= BINDIR= SBINDIR= MANDIR=
 #   make static     statically linked, stripped binaries in dist/
@@ -35,7 +36,7 @@ RELEASE = $(TARGET_DIR)/release
 TRIPLE  ?= $(shell rustc -vV | sed -n 's/^host: //p')
 STATIC  = $(TARGET_DIR)/$(TRIPLE)/release
 
-.PHONY: all musl-bins check check-libc check-multicall demo bench fuzz install install-files uninstall static multicall clean settings
+.PHONY: all musl-bins check check-libc check-multicall demo bench soak fuzz install install-files uninstall static multicall clean settings
 
 # Linked statically (glibc, crt-static) in the release build: runsv and
 # svlogd run once per service for the machine's whole life, and static
@@ -109,6 +110,7 @@ check:
 	mkdir -p "$(dir $(SKIPS))" && : > "$(SKIPS)"
 	st=0; RUNIT_RS_REQUIRE_REFERENCE=1 $(CARGO) test --workspace --no-fail-fast || st=$$?; \
 	if [ $$st = 0 ]; then $(MAKE) --no-print-directory check-libc || st=$$?; fi; \
+	if [ $$st = 0 ]; then $(CARGO) run -q -p xtask -- soak --short --bins "$(TARGET_DIR)/debug" || st=$$?; fi; \
 	echo "$$(cut -f1 "$(SKIPS)" | sort -u | wc -l) tests skipped"; \
 	sed 's/^/  /' "$(SKIPS)"; \
 	exit $$st
@@ -136,6 +138,12 @@ demo: all
 
 bench: all
 	$(CARGO) run --release -p xtask -- bench
+
+# The fault matrix (xtask/src/soak), full form, against the release
+# build and runit 2.1.2; the table goes to docs/reliability.md. make check
+# runs its short form.
+soak: all
+	$(CARGO) run --release -p xtask -- soak --write docs/reliability.md
 
 # libFuzzer through cargo-fuzz, on the nightly toolchain (both installed
 # when missing). FUZZ_TARGETS= picks some of fuzz/fuzz_targets; the

@@ -46,30 +46,35 @@ impl Ctx {
 
     /// Prints machine and date, so figures can be quoted with them.
     pub fn header(&self) {
-        let date = Command::new("date")
-            .arg("-u")
-            .arg("+%Y-%m-%d %H:%M UTC")
-            .output();
-        let date = date.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-        let cpu = std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("model name"))
-                    .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-            })
-            .unwrap_or_default();
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
         println!("# runit-rs benchmarks");
-        println!("date: {}", date.unwrap_or_default());
-        println!("machine: {cores} cores, {cpu}");
+        println!("{}", machine_and_date());
         println!(
             "reference: runit 2.1.2 / daemontools 0.76 from {}",
             self.reference.display()
         );
     }
+}
+
+/// "date: ..., machine: N cores, CPU", for headers of tables.
+pub fn machine_and_date() -> String {
+    let date = Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    format!("date: {date}, machine: {cores} cores, {cpu}")
 }
 
 /// A scratch directory removed on drop (under /tmp, usually tmpfs-backed
