@@ -230,6 +230,7 @@ mod tests {
             "/runit.service/web"
         );
         assert_eq!(child_name("/runit/", "/", "web"), "/runit/web");
+        assert_eq!(child_name("/", "/runit.service", "web"), "/web");
     }
 
     #[test]

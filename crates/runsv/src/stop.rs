@@ -263,7 +263,11 @@ pub fn parse_cgroup(v: &str) -> Option<String> {
         && v.split('/')
             .skip(1)
             .all(|c| c != "." && c != ".." && !c.contains('\0'));
-    ok.then(|| v.trim_end_matches('/').to_string())
+    // "/" is the root cgroup, not "" (runsv's own): keep one slash.
+    ok.then(|| match v.trim_end_matches('/') {
+        "" => "/".to_string(),
+        t => t.to_string(),
+    })
 }
 
 /// One thing to do to the service's processes.
@@ -661,6 +665,8 @@ mod tests {
         assert_eq!(parse_grouping("yes"), None);
         assert_eq!(parse_cgroup(""), Some(String::new()));
         assert_eq!(parse_cgroup("/runit/"), Some("/runit".into()));
+        assert_eq!(parse_cgroup("/"), Some("/".into()), "the root, not runsv's own");
+        assert_eq!(parse_cgroup("//"), Some("/".into()));
         assert_eq!(parse_cgroup("/a/b"), Some("/a/b".into()));
         for bad in ["runit", "/a/../b", "/./a"] {
             assert_eq!(parse_cgroup(bad), None, "{bad}");
