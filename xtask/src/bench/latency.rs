@@ -167,6 +167,9 @@ impl Subject {
     }
 
     fn spawn_run(&mut self) {
+        let Who::Floor { run } = &mut self.who else {
+            return;
+        };
         let c = Command::new("./run")
             .current_dir(&self.dir)
             .stdin(Stdio::null())
@@ -174,9 +177,7 @@ impl Subject {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn ./run");
-        if let Who::Floor { run } = &mut self.who {
-            *run = Some(c);
-        }
+        *run = Some(c);
     }
 
     fn sv(&self, cmd: &str) {
