@@ -7,6 +7,7 @@
 mod chpst;
 pub mod common;
 mod crashloop;
+mod latency;
 mod readiness;
 mod runit;
 mod runsvdir;
@@ -24,6 +25,7 @@ type Bench = (&'static str, fn(&Ctx));
 const BENCHES: &[Bench] = &[
     ("supervise", supervise::run),
     ("readiness", readiness::run),
+    ("latency", latency::run),
     ("chpst", chpst::run),
     ("svtools", svtools::run),
     ("runit", runit::run),

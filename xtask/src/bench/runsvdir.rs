@@ -10,6 +10,9 @@
 //!   RUNSVDIR_BENCH_PICKUPS=50      pickups (median reported; runit's take
 //!                                  1-6 s each)
 //!   RUNSVDIR_BENCH_IDLE_SECS=60    idle CPU window
+//!   RUNSVDIR_BENCH_DIR=/dev/shm    where the services live (e.g. /var/tmp
+//!                                  for a disk file system: then runsv's
+//!                                  status files are part of the figures)
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -29,7 +32,9 @@ struct ShmScratch(PathBuf);
 
 impl ShmScratch {
     fn new(name: &str) -> ShmScratch {
-        let base = if Path::new("/dev/shm").is_dir() {
+        let base = if let Some(d) = std::env::var_os("RUNSVDIR_BENCH_DIR") {
+            PathBuf::from(d)
+        } else if Path::new("/dev/shm").is_dir() {
             PathBuf::from("/dev/shm")
         } else {
             std::env::temp_dir()
@@ -360,7 +365,8 @@ pub fn run(ctx: &Ctx) {
         println!("note: runit's runsvdir stops at 1000 services; its figures cover only those");
     }
     println!(
-        "{n} services on tmpfs; fan-out median of {fanouts}; pickup median of {pickups}; idle window {}s",
+        "{n} services in {}; fan-out median of {fanouts}; pickup median of {pickups}; idle window {}s",
+        std::env::var("RUNSVDIR_BENCH_DIR").unwrap_or_else(|_| "/dev/shm (tmpfs)".into()),
         idle.as_secs()
     );
     let reference = Impl::new(ctx.theirs("runsvdir"), &ctx.reference.join("runit"));
