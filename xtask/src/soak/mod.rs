@@ -16,7 +16,9 @@
 //! add it to `CASES`. Cases own their temp dirs (`Scratch`) and kill, by
 //! PID, every process they start, also when they fail (see `probe::Reaper`).
 
+pub mod limits;
 pub mod probe;
+pub mod scale;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -26,7 +28,7 @@ use crate::bench::Ctx;
 type Case = (&'static str, fn(&mut Soak));
 
 /// Every case, by name, in the order the table lists them.
-const CASES: &[Case] = &[];
+const CASES: &[Case] = &[("limits", limits::run), ("scale", scale::run)];
 
 /// A verdict on our figure in one row.
 #[derive(Clone, Debug, PartialEq, Eq)]
