@@ -17,6 +17,7 @@
 //! PID, every process they start, also when they fail (see `probe::Reaper`).
 
 pub mod limits;
+pub mod pid1;
 pub mod probe;
 pub mod scale;
 
@@ -28,7 +29,11 @@ use crate::bench::Ctx;
 type Case = (&'static str, fn(&mut Soak));
 
 /// Every case, by name, in the order the table lists them.
-const CASES: &[Case] = &[("limits", limits::run), ("scale", scale::run)];
+const CASES: &[Case] = &[
+    ("limits", limits::run),
+    ("scale", scale::run),
+    ("pid1", pid1::run),
+];
 
 /// A verdict on our figure in one row.
 #[derive(Clone, Debug, PartialEq, Eq)]
