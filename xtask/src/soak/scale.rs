@@ -67,6 +67,9 @@ fn one(bin_dir: &Path, root: &Path, n: usize) -> Figures {
         std::fs::write(&run, "#!/bin/sh\nexec sleep 100000\n").unwrap();
         std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
+    // Processes orphaned while the tree is killed (a ./run forked just
+    // then) come to us, so the sweep at the end finds them by PID.
+    let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     let mut reaper = Reaper::new();
     let path = format!("{}:/usr/bin:/bin", bin_dir.display());
     let child = Command::new(bin_dir.join("runsvdir"))
@@ -126,6 +129,7 @@ fn one(bin_dir: &Path, root: &Path, n: usize) -> Figures {
     });
     let fds1 = probe::fd_count(pid).unwrap_or(0);
     reaper.kill_all();
+    sweep();
     Figures {
         up,
         up_time,
@@ -137,6 +141,21 @@ fn one(bin_dir: &Path, root: &Path, n: usize) -> Figures {
         fds: (fds0, fds1),
         zombies,
     }
+}
+
+/// Kills and reaps what was left of the tree under this process (the
+/// case's own orphans, given to it as subreaper), until none are left.
+fn sweep() {
+    use rustix::process::{waitpid, Signal, WaitOptions};
+    let me = std::process::id();
+    probe::poll(Duration::from_secs(10), || {
+        let left = probe::descendants(me);
+        for &p in &left {
+            probe::signal(p, Signal::KILL);
+        }
+        while let Ok(Some(_)) = waitpid(None, WaitOptions::NOHANG) {}
+        left.is_empty()
+    });
 }
 
 /// The runsv child of runsvdir `dir_pid` supervising `name`.
