@@ -141,7 +141,14 @@ impl Supervisor {
             let mut deadline: Option<Instant> = None;
             for &w in self.services() {
                 match self.svc(w).wants_start(now) {
-                    Ok(true) => self.start_service(w),
+                    Ok(true) => {
+                        self.start_service(w);
+                        // A failed fork holds the start for a while: wake
+                        // for the retry instead of waiting for an event.
+                        if let Err(t) = self.svc(w).wants_start(Instant::now()) {
+                            deadline = Some(deadline.map_or(t, |d| d.min(t)));
+                        }
+                    }
                     Ok(false) => {}
                     Err(t) => deadline = Some(deadline.map_or(t, |d| d.min(t))),
                 }

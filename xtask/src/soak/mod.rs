@@ -16,7 +16,10 @@
 //! add it to `CASES`. Cases own their temp dirs (`Scratch`) and kill, by
 //! PID, every process they start, also when they fail (see `probe::Reaper`).
 
+pub mod limits;
+pub mod pid1;
 pub mod probe;
+pub mod scale;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -26,7 +29,11 @@ use crate::bench::Ctx;
 type Case = (&'static str, fn(&mut Soak));
 
 /// Every case, by name, in the order the table lists them.
-const CASES: &[Case] = &[];
+const CASES: &[Case] = &[
+    ("limits", limits::run),
+    ("scale", scale::run),
+    ("pid1", pid1::run),
+];
 
 /// A verdict on our figure in one row.
 #[derive(Clone, Debug, PartialEq, Eq)]
