@@ -16,6 +16,7 @@
 //! add it to `CASES`. Cases own their temp dirs (`Scratch`) and kill, by
 //! PID, every process they start, also when they fail (see `probe::Reaper`).
 
+pub mod kill;
 pub mod probe;
 
 use std::fmt::Write as _;
@@ -26,7 +27,12 @@ use crate::bench::Ctx;
 type Case = (&'static str, fn(&mut Soak));
 
 /// Every case, by name, in the order the table lists them.
-const CASES: &[Case] = &[];
+const CASES: &[Case] = &[
+    ("kill-runsv", kill::run_runsv),
+    ("kill-runsvdir", kill::run_runsvdir),
+    ("kill-svlogd", kill::run_svlogd),
+    ("kill-runsv-log", kill::run_runsv_log),
+];
 
 /// A verdict on our figure in one row.
 #[derive(Clone, Debug, PartialEq, Eq)]
