@@ -16,6 +16,7 @@
 //! add it to `CASES`. Cases own their temp dirs (`Scratch`) and kill, by
 //! PID, every process they start, also when they fail (see `probe::Reaper`).
 
+pub mod kill;
 pub mod limits;
 pub mod pid1;
 pub mod probe;
@@ -30,6 +31,10 @@ type Case = (&'static str, fn(&mut Soak));
 
 /// Every case, by name, in the order the table lists them.
 const CASES: &[Case] = &[
+    ("kill-runsv", kill::run_runsv),
+    ("kill-runsvdir", kill::run_runsvdir),
+    ("kill-svlogd", kill::run_svlogd),
+    ("kill-runsv-log", kill::run_runsv_log),
     ("limits", limits::run),
     ("scale", scale::run),
     ("pid1", pid1::run),
