@@ -665,7 +665,11 @@ mod tests {
         assert_eq!(parse_grouping("yes"), None);
         assert_eq!(parse_cgroup(""), Some(String::new()));
         assert_eq!(parse_cgroup("/runit/"), Some("/runit".into()));
-        assert_eq!(parse_cgroup("/"), Some("/".into()), "the root, not runsv's own");
+        assert_eq!(
+            parse_cgroup("/"),
+            Some("/".into()),
+            "the root, not runsv's own"
+        );
         assert_eq!(parse_cgroup("//"), Some("/".into()));
         assert_eq!(parse_cgroup("/a/b"), Some("/a/b".into()));
         for bad in ["runit", "/a/../b", "/./a"] {
