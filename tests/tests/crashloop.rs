@@ -419,7 +419,12 @@ fn crash_loop(sb: &mut Sandbox, runsv: &Path, sv: &Path, name: &str) -> (Loop, V
             pid: read(d.join("supervise/pid")),
             sv: sv_status(sv, &d).replace(&d.display().to_string(), "DIR"),
         };
-        (status_of(&d)? == before).then_some(l)
+        // runit replaces pid, stat and status one after another: a
+        // snapshot taken while it is between them (pid already the new
+        // run's, status still the dead one's) is no held-down moment.
+        // Held down, pid is empty and stat says down in both suites.
+        let settled = l.pid.is_empty() && l.stat == "down\n";
+        (settled && status_of(&d)? == before).then_some(l)
     });
     let starts: Vec<f64> = read(d.join("starts"))
         .lines()
