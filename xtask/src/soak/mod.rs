@@ -17,6 +17,7 @@
 //! PID, every process they start, also when they fail (see `probe::Reaper`).
 
 pub mod probe;
+mod svlogd;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -26,7 +27,7 @@ use crate::bench::Ctx;
 type Case = (&'static str, fn(&mut Soak));
 
 /// Every case, by name, in the order the table lists them.
-const CASES: &[Case] = &[];
+const CASES: &[Case] = &[("svlogd", svlogd::run)];
 
 /// A verdict on our figure in one row.
 #[derive(Clone, Debug, PartialEq, Eq)]
