@@ -21,6 +21,7 @@ pub mod limits;
 pub mod pid1;
 pub mod probe;
 pub mod scale;
+pub mod svlogd;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,7 @@ const CASES: &[Case] = &[
     ("kill-runsv-log", kill::run_runsv_log),
     ("limits", limits::run),
     ("scale", scale::run),
+    ("svlogd", svlogd::run),
     ("pid1", pid1::run),
 ];
 
