@@ -16,7 +16,9 @@
 //! add it to `CASES`. Cases own their temp dirs (`Scratch`) and kill, by
 //! PID, every process they start, also when they fail (see `probe::Reaper`).
 
+pub mod inputs;
 pub mod probe;
+pub mod supervise;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -26,7 +28,14 @@ use crate::bench::Ctx;
 type Case = (&'static str, fn(&mut Soak));
 
 /// Every case, by name, in the order the table lists them.
-const CASES: &[Case] = &[];
+const CASES: &[Case] = &[
+    ("crash-loop", supervise::crash_loop),
+    ("orphans", supervise::orphans),
+    ("control-garbage", supervise::control_garbage),
+    ("corrupt-status", inputs::corrupt_status),
+    ("envdir-trees", inputs::envdir_trees),
+    ("svlogd-config", inputs::svlogd_config),
+];
 
 /// A verdict on our figure in one row.
 #[derive(Clone, Debug, PartialEq, Eq)]
