@@ -48,7 +48,12 @@ pub fn write_exec(p: &Path, text: &str) {
 /// The parent PID of `pid`.
 fn ppid(pid: u32) -> Option<u32> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    s.rsplit(')').next()?.split_whitespace().nth(1)?.parse().ok()
+    s.rsplit(')')
+        .next()?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 fn lines_in(p: &Path) -> u64 {
@@ -157,7 +162,7 @@ impl Loop {
     }
 }
 
-/// 1. ./run exits at once, over and over. runsv starts a service at most
+/// Case 1: ./run exits at once, over and over. runsv starts a service at most
 /// once a second (runit's rule, kept by ours), so many restarts need many
 /// services: both sets loop at once, for the same wall time, until ours
 /// has the target count.
@@ -166,7 +171,12 @@ pub fn crash_loop(s: &mut Soak) {
     let n = s.count(200, 40) as usize;
     let scratch = Scratch::new("soak-crashloop");
     let mut reaper = Reaper::new();
-    let mut ours = Loop::spawn(&s.ctx.ours("runsv"), &scratch.0.join("ours"), n, &mut reaper);
+    let mut ours = Loop::spawn(
+        &s.ctx.ours("runsv"),
+        &scratch.0.join("ours"),
+        n,
+        &mut reaper,
+    );
     let mut theirs = Loop::spawn(
         &s.ctx.theirs("runsv"),
         &scratch.0.join("theirs"),
@@ -197,7 +207,7 @@ pub fn crash_loop(s: &mut Soak) {
     );
 }
 
-/// 2. ./run forks children, some done before it exits and some outliving
+/// Case 2: ./run forks children, some done before it exits and some outliving
 /// it, then exits. Whatever becomes a child of runsv must be reaped: no
 /// zombie whose parent is runsv lasts, over several cycles. (Orphans that
 /// outlive ./run go to the nearest subreaper; where they went is shown.)
@@ -306,7 +316,7 @@ fn sv(sv: &Path, args: &[&str], dir: &Path) -> (i32, String) {
     }
 }
 
-/// 3. Random bytes into supervise/control of a running service, as fast
+/// Case 3: Random bytes into supervise/control of a running service, as fast
 /// as runsv drains the FIFO; then `sv down` and `sv up` must still work.
 ///
 /// The stream has every `x` taken out: `x` means "exit once down", and a
@@ -317,6 +327,7 @@ fn sv(sv: &Path, args: &[&str], dir: &Path) -> (i32, String) {
 /// for. What must hold: runsv alive, its descriptors as before, and the
 /// two commands after the storm taking effect (down, then up with a new
 /// pid).
+#[allow(dead_code)]
 pub fn control_garbage(s: &mut Soak) {
     let size = s.count(1 << 20, 1 << 17) as usize;
     let mut rng = Rng::new(0x5eed_c0de);
