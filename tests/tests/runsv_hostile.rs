@@ -145,9 +145,18 @@ fn observe(runsv: &Path, case: Case, kind: Kind) -> Seen {
     let mut exited = None;
     while start.elapsed() < WAIT {
         exited = sb.try_wait(pid);
+        let err = read(&errfile);
         let acted = runs.exists()
-            || read(&errfile).contains("unable to start ./run")
+            || err.contains("unable to start ./run")
             || status_now(&status).is_some_and(|s| s.wants_down());
+        // With a log, its start (or failure to start) must be behind us
+        // too before `x` goes in: which of the two runsv does first is a
+        // race, and the log's want in the status depends on it.
+        let log_acted = !case.log
+            || err.contains("log/./run")
+            || status_now(&d.join("log/supervise/status"))
+                .is_some_and(|s| s.pid != 0 || s.wants_down());
+        let acted = acted && log_acted;
         if exited.is_some() || acted {
             break;
         }
