@@ -176,7 +176,7 @@ impl Rig {
         all.iter()
             .copied()
             .filter(|&p| prog(p).as_deref() == Some(name))
-            .filter(|&p| ppid(p).and_then(prog).as_deref() != Some(name))
+            .filter(|&p| probe::ppid(p).and_then(prog).as_deref() != Some(name))
             .collect()
     }
 
@@ -259,16 +259,6 @@ fn prog(pid: u32) -> Option<String> {
     let a = cmdline(pid)?;
     let first = a.first()?;
     Some(first.rsplit('/').next().unwrap_or(first).to_string())
-}
-
-fn ppid(pid: u32) -> Option<u32> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    s.rsplit(')')
-        .next()?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 /// What the log (or output file) holds against what the writers wrote.

@@ -35,6 +35,17 @@ pub fn state(pid: u32) -> Option<char> {
         .next()
 }
 
+/// The parent PID of `pid`.
+pub fn ppid(pid: u32) -> Option<u32> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    s.rsplit(')')
+        .next()?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
 pub fn alive(pid: u32) -> bool {
     matches!(state(pid), Some(c) if c != 'Z' && c != 'X')
 }

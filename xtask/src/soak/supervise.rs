@@ -45,17 +45,6 @@ pub fn write_exec(p: &Path, text: &str) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-/// The parent PID of `pid`.
-fn ppid(pid: u32) -> Option<u32> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    s.rsplit(')')
-        .next()?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 fn lines_in(p: &Path) -> u64 {
     std::fs::read(p)
         .map(|b| b.iter().filter(|&&c| c == b'\n').count() as u64)
@@ -261,7 +250,7 @@ pub fn orphans(s: &mut Soak) {
                 };
                 if let Ok(cmd) = std::fs::read(format!("/proc/{p}/cmdline")) {
                     if cmd == b"sleep\x003\x00" {
-                        if let Some(pp) = ppid(p) {
+                        if let Some(pp) = probe::ppid(p) {
                             let who = if pp == pid {
                                 "runsv".to_string()
                             } else if pp == 1 {
