@@ -250,9 +250,13 @@ pub fn run(args: &[String]) -> i32 {
     );
     if let Some(file) = write {
         let header = format!(
-            "Run by `make soak` on {}; {} in {:.0} s.",
+            "Run by {} on {}, in {:.0} s.",
+            if short {
+                "`xtask soak --short` (the short form `make check` runs)"
+            } else {
+                "`make soak` (the full form)"
+            },
             crate::bench::common::machine_and_date(),
-            if short { "short form" } else { "full form" },
             started.elapsed().as_secs_f64()
         );
         if let Err(e) = write_between_markers(&file, &table(&s, &header)) {
