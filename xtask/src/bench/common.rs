@@ -82,8 +82,25 @@ pub fn machine_and_date() -> String {
 pub struct Scratch(pub PathBuf);
 
 impl Scratch {
+    /// Under the temporary directory.
     pub fn new(name: &str) -> Scratch {
-        let p = std::env::temp_dir().join(format!("runit-rs-bench.{name}.{}", std::process::id()));
+        Scratch::under(&std::env::temp_dir(), name)
+    }
+
+    /// On tmpfs (/dev/shm) where there is one, else under the temporary
+    /// directory: for runs that measure supervision, not the disk.
+    pub fn shm(name: &str) -> Scratch {
+        let shm = Path::new("/dev/shm");
+        if shm.is_dir() {
+            Scratch::under(shm, name)
+        } else {
+            Scratch::new(name)
+        }
+    }
+
+    /// Under `base` (a benchmark that picks its file system).
+    pub fn under(base: &Path, name: &str) -> Scratch {
+        let p = base.join(format!("runit-rs-bench.{name}.{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
         Scratch(p)

@@ -25,25 +25,7 @@ use rustix::event::{poll, PollFd, PollFlags};
 use rustix::fs::{Mode, OFlags};
 use rustix::process::{pidfd_open, Pid, PidfdFlags};
 
-use super::common::{median, spawn_runsv, status, wait, Ctx};
-
-/// A scratch directory under `base`, removed on drop.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(base: &Path, name: &str) -> Dir {
-        let p = base.join(format!("runit-rs-bench.{name}.{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use super::common::{median, spawn_runsv, status, wait, Ctx, Scratch};
 
 /// The FIFO ./run announces itself on, held open for reading and writing
 /// (so it never reports end-of-file between rounds).
@@ -129,7 +111,7 @@ struct Subject {
     who: Who,
     dir: PathBuf,
     started: Started,
-    _scratch: Dir,
+    _scratch: Scratch,
     kill: Vec<Duration>,
     up: Vec<Duration>,
     down: Vec<Duration>,
@@ -137,7 +119,7 @@ struct Subject {
 
 impl Subject {
     fn new(base: &Path, tag: &str, runsv_sv: Option<(&Path, &Path)>) -> Subject {
-        let scratch = Dir::new(base, &format!("latency-{tag}"));
+        let scratch = Scratch::under(base, &format!("latency-{tag}"));
         let (dir, started) = service(&scratch.0);
         let who = match runsv_sv {
             Some((runsv, sv)) => {

@@ -18,38 +18,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::common::{median, pss_kb, row, Ctx};
+use super::common::{median, pss_kb, row, Ctx, Scratch};
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A scratch directory on tmpfs, removed on drop.
-struct ShmScratch(PathBuf);
-
-impl ShmScratch {
-    fn new(name: &str) -> ShmScratch {
-        let base = if let Some(d) = std::env::var_os("RUNSVDIR_BENCH_DIR") {
-            PathBuf::from(d)
-        } else if Path::new("/dev/shm").is_dir() {
-            PathBuf::from("/dev/shm")
-        } else {
-            std::env::temp_dir()
-        };
-        let p = base.join(format!("runit-rs-bench.{name}.{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        ShmScratch(p)
-    }
-}
-
-impl Drop for ShmScratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A service whose ./run records its pid in `marks/NAME` (outside the
@@ -255,7 +230,11 @@ fn measure(
     pickups: usize,
     idle: Duration,
 ) -> Option<Figures> {
-    let scratch = ShmScratch::new(&format!("runsvdir-{tag}"));
+    let name = format!("runsvdir-{tag}");
+    let scratch = match std::env::var_os("RUNSVDIR_BENCH_DIR") {
+        Some(d) => Scratch::under(Path::new(&d), &name),
+        None => Scratch::shm(&name),
+    };
     let (services, marks) = build(&scratch.0, n);
 
     // Fan-out: start of runsvdir to every ./run started.

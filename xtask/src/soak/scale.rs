@@ -7,35 +7,13 @@
 //! so its row shows how far it got.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::probe::{self, Reaper};
 use super::Soak;
-use crate::bench::common::status;
-
-struct Shm(PathBuf);
-
-impl Shm {
-    fn new(name: &str) -> Shm {
-        let base = if Path::new("/dev/shm").is_dir() {
-            PathBuf::from("/dev/shm")
-        } else {
-            std::env::temp_dir()
-        };
-        let p = base.join(format!("runit-rs-soak.{name}.{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Shm(p)
-    }
-}
-
-impl Drop for Shm {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::bench::common::{status, Scratch};
 
 struct Figures {
     up: usize,
@@ -195,10 +173,10 @@ fn limits(n: usize) -> String {
 pub fn run(s: &mut Soak) {
     let n = s.count(5000, 300) as usize;
     let lim = limits(n);
-    let a = Shm::new("scale-theirs");
+    let a = Scratch::shm("scale-theirs");
     let theirs = one(&s.ctx.reference.join("runit"), &a.0, n);
     drop(a);
-    let b = Shm::new("scale-ours");
+    let b = Scratch::shm("scale-ours");
     let ours = one(&s.ctx.ours, &b.0, n);
     drop(b);
     let half = n - n / 2;
