@@ -72,7 +72,8 @@ fn scenario(control: &Suite, supervise: &Suite) -> String {
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap()
                 .as_secs();
-            status_of(d).is_none_or(|s| s.stamp.unix_secs() < now)
+            // An unreadable status is no answer: wait for one that says.
+            status_of(d).is_some_and(|s| s.stamp.unix_secs() < now)
         })
     };
     let step = |log: &mut String, args: &[&str], sb: &Sandbox| {
@@ -147,6 +148,13 @@ fn scenario(control: &Suite, supervise: &Suite) -> String {
     step(&mut log, &["start", "a"], &sb);
     settle(&t.a);
     step(&mut log, &["try-restart", "a"], &sb);
+    // sv counts a restart stamped in the second it started as done, so a
+    // clock stepped back (a fresh VM syncing its time) lets it answer
+    // before ./run is back; `x` must find the new ./run, not ./finish.
+    wait_until("a restarted", WAIT, || {
+        status_of(&t.a).is_some_and(|s| s.state == supervise_proto::RunState::Run)
+            && read(t.a.join("log/out")).matches("start").count() >= 7
+    });
     step(&mut log, &["status", "./service/a/", "service/a"], &sb);
     step(&mut log, &["-v", "exit", "a"], &sb);
     step(&mut log, &["-v", "exit", "b"], &sb);
