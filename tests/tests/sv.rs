@@ -658,3 +658,73 @@ fn version_is_an_id_line_then_usage_like_runit() {
     let o = run_tool(&sb, &bin("sv"), &["-V"], d);
     assert_eq!(o.stderr.lines().next(), Some(supervise_proto::VERSION_ID));
 }
+
+/// Records runsv never writes still read as runit's sv reads them: the
+/// line's head follows the state byte (0 down without a pid, 1 run, 2
+/// finish, any other byte no word but the pid), the clauses follow the
+/// pid, a pid with the top bit set is printed sign-extended, a stamp in
+/// the future is 0s and one before 1970 a great many seconds, and only
+/// the first 20 bytes of a longer file count.
+#[test]
+fn odd_records_read_as_runit_reads_them() {
+    let Some(r) = reference() else { return };
+    let sb = Sandbox::new();
+    let d = sb.path();
+    let mut held = Vec::new();
+    fake_service(&d.join("svc"), None, true, &mut held);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let tai = |secs: u64| (1u64 << 62) + 10 + secs;
+    let record = |stamp: u64, pid: u32, paused: u8, want: u8, term: u8, state: u8| {
+        let mut b = Vec::with_capacity(20);
+        b.extend_from_slice(&stamp.to_be_bytes());
+        b.extend_from_slice(&[0, 0, 0x01, 0xf4]);
+        b.extend_from_slice(&pid.to_le_bytes());
+        b.extend_from_slice(&[paused, want, term, state]);
+        b
+    };
+    let mut long = record(tai(now - 50), 4242, 1, b'd', 1, 0);
+    long.extend_from_slice(b"tail");
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "state byte 0xbc, no pid",
+            record(tai(now - 100), 0, 0, b'u', 0, 0xbc),
+        ),
+        (
+            "state byte 7 with a pid",
+            record(tai(now - 100), 77, 1, b'd', 1, 7),
+        ),
+        (
+            "down with a pid",
+            record(tai(now - 100), 4242, 1, b'u', 1, 0),
+        ),
+        (
+            "run without a pid",
+            record(tai(now - 100), 0, 1, b'u', 1, 1),
+        ),
+        (
+            "pid with the top bit",
+            record(tai(now - 100), 0xd84b_9dc6, 0, b'd', 0, 1),
+        ),
+        (
+            "finish, stamp ahead",
+            record(tai(now + 5000), 99, 0, 0, 0, 2),
+        ),
+        (
+            "stamp before 1970",
+            record(0x1fae_a7a2_9bb7_5d2d, 5, 2, b'x', 3, 1),
+        ),
+        ("24 bytes", long),
+    ];
+    for (what, bytes) in &cases {
+        std::fs::write(d.join("svc/supervise/status"), bytes).unwrap();
+        let outs = [bin("sv"), r.runit("sv")].map(|sv| {
+            let o = run_tool_within(&sb, &sv, &["status", "./svc"], d, WAIT);
+            (o.code, o.stdout, o.stderr)
+        });
+        assert_eq!(outs[0], outs[1], "{what}: ours, then runit's");
+    }
+    drop(held);
+}

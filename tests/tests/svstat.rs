@@ -262,3 +262,33 @@ fn fifo_as_status_file_is_bad_format_not_a_hang() {
     }
     drop(held);
 }
+
+/// daemontools prints a status's age through a double: past 2^53
+/// seconds (a stamp from before 1970, say) its digits are the double's,
+/// and ours are the same.
+#[test]
+fn huge_ages_are_printed_as_daemontools_prints_them() {
+    let Some((ours, theirs)) = daemontools_pair("svstat") else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let d = sb.path();
+    let mut held = Vec::new();
+    let mut b = Vec::new();
+    b.extend_from_slice(&0x1fae_a7a2_9bb7_5d2du64.to_be_bytes());
+    b.extend_from_slice(&[0, 0, 0, 0]);
+    b.extend_from_slice(&2_510_240_337u32.to_le_bytes());
+    b.extend_from_slice(&[1, b'u', 0, 1]);
+    fake_service(&d.join("svc"), Some(&b), true, &mut held);
+    let outs = [&ours, &theirs].map(|p| {
+        let o = run_tool_within(&sb, p, &["svc"], d, WAIT);
+        (o.code, o.stdout, o.stderr)
+    });
+    assert_eq!(outs[0], outs[1], "ours, then daemontools'");
+    assert!(
+        outs[0].1.contains("2328739642261172736 seconds, paused"),
+        "{:?}",
+        outs[0]
+    );
+    drop(held);
+}

@@ -71,6 +71,9 @@ struct Sv {
     start_secs: u64,
     /// "Now" for status ages; refreshed on every wait round.
     now_secs: u64,
+    /// Byte 19 of the record status_get read last, as stored: runit's sv
+    /// words the line by it, and runsv never writes one above 2.
+    state_byte: u8,
 }
 
 fn unix_now() -> u64 {
@@ -94,6 +97,7 @@ impl Sv {
             away: false,
             start_secs: now,
             now_secs: now,
+            state_byte: 0,
         }
     }
 
@@ -219,7 +223,14 @@ impl Sv {
             }
         }
         match svdir::read_status_bytes(Path::new(".")) {
-            Ok(b) if b.len() == supervise_proto::status::RUNIT_STATUS_LEN => {
+            Ok(mut b) if b.len() == supervise_proto::status::RUNIT_STATUS_LEN => {
+                // runit's sv takes any 20 bytes: a state byte runsv never
+                // writes reads as down here, and the line is worded by
+                // the byte itself (see Report::status_line).
+                self.state_byte = b[19];
+                if b[19] > 2 {
+                    b[19] = 0;
+                }
                 match Status::decode(&b) {
                     Ok(s) => Ok(Some(s)),
                     Err(_) => {
@@ -282,9 +293,9 @@ impl Sv {
     /// directory, with the readiness clause when it opted in to
     /// notification. Returns whether a process runs, as status_line does.
     fn status_text(&mut self, log: bool, st: &Status) -> Option<bool> {
-        let kind = self
-            .report
-            .status_line(log, st, self.now_secs, Path::new("down"));
+        let kind =
+            self.report
+                .status_line(log, st, self.state_byte, self.now_secs, Path::new("down"));
         if kind.is_some() {
             let x = XStatus::read(Path::new(MAIN_XSTATUS));
             let r = XStatus::readiness(x.as_ref(), st);

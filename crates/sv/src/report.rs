@@ -9,7 +9,7 @@ use std::path::Path;
 
 use rustix::io::Errno;
 use supervise_proto::xstatus::{NotifyState, Readiness, XStatus, MAIN_XSTATUS};
-use supervise_proto::{errno_str, RunState, Status};
+use supervise_proto::{errno_str, Status};
 
 /// Whether runsv gave up restarting the service in the current directory
 /// (crash-loop files: a `failed` mark in supervise/xstatus). A service
@@ -129,7 +129,19 @@ impl Report {
     /// by (relative to the current directory). Returns whether a process
     /// runs. Written straight into the output buffer: with a thousand
     /// services on the command line, no allocation per line.
-    pub fn status_line(&mut self, log: bool, st: &Status, now: u64, down: &Path) -> Option<bool> {
+    ///
+    /// As runit's sv, the head of the line follows the state byte as
+    /// stored (`state`: 0 down, no pid; 1 run; 2 finish; any other byte
+    /// no word, but the pid) and the clauses follow the pid, so a record
+    /// that runsv would never write still reads as runit reads it.
+    pub fn status_line(
+        &mut self,
+        log: bool,
+        st: &Status,
+        state: u8,
+        now: u64,
+        down: &Path,
+    ) -> Option<bool> {
         let normally_up = match rustix::fs::stat(down) {
             Ok(_) => false,
             Err(Errno::NOENT) => true,
@@ -147,20 +159,23 @@ impl Report {
         self.open = true;
         let out = &mut self.out;
         let name: &[u8] = if log { b"log" } else { &self.service };
-        if pid {
-            out.extend_from_slice(match st.state {
-                RunState::Run => b"run: ",
-                RunState::Finish => b"finish: ",
-                RunState::Down => b"",
-            });
-            out.extend_from_slice(name);
-            let _ = write!(out, ": (pid {}) ", st.pid);
-        } else {
-            out.extend_from_slice(b"down: ");
-            out.extend_from_slice(name);
-            out.extend_from_slice(b": ");
+        out.extend_from_slice(match state {
+            0 => b"down: ",
+            1 => b"run: ",
+            2 => b"finish: ",
+            _ => b"",
+        });
+        out.extend_from_slice(name);
+        out.extend_from_slice(b": ");
+        if state != 0 {
+            // runit keeps the pid in a C int and prints it as unsigned
+            // long: one with the top bit set comes out sign-extended.
+            let _ = write!(out, "(pid {}) ", st.pid as i32 as i64 as u64);
         }
-        let _ = write!(out, "{}s", now.saturating_sub(st.stamp.unix_secs()));
+        // In TAI seconds, as runit subtracts: a stamp in the future is 0s,
+        // one from before 1970 a great many.
+        let now = now + supervise_proto::tai64::TAI64_UNIX_OFFSET;
+        let _ = write!(out, "{}s", now.saturating_sub(st.stamp.secs));
         let notes: [(bool, &[u8]); 6] = [
             (pid && !normally_up, b", normally down"),
             (!pid && normally_up, b", normally up"),

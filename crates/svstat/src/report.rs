@@ -43,7 +43,9 @@ pub fn line(out: &mut Vec<u8>, dir: &[u8], finding: &Finding, now: u64) {
         } => {
             let up = status.pid != 0;
             // A stamp in the future (clock stepped back) counts as now.
-            let seconds = now.saturating_sub(status.stamp.secs);
+            // daemontools prints the difference through a double, so
+            // beyond 2^53 seconds its digits are the double's.
+            let seconds = now.saturating_sub(status.stamp.secs) as f64 as u64;
             let mut s = if up {
                 format!("up (pid {}) {seconds} seconds", status.pid)
             } else {

@@ -128,21 +128,6 @@ impl Tally {
             ),
         )
     }
-    /// As `report`, but mismatches are a known leftover: only crashes and
-    /// hangs fail the row.
-    fn report_known(&self, s: &mut Soak, case: &str) {
-        if let Some(f) = &self.first {
-            eprintln!("soak {case}: first difference: {f}");
-        }
-        let (t, o) = self.cells();
-        let o = if self.differ > 0 {
-            format!("{o} (known: odd records)")
-        } else {
-            o
-        };
-        s.check(case, t, o, self.ours_bad == 0, "a crash or a hang");
-    }
-
     fn report(&self, s: &mut Soak, case: &str) {
         if let Some(f) = &self.first {
             eprintln!("soak {case}: first (or last with SOAK_ALL) difference: {f}");
@@ -253,14 +238,10 @@ pub fn corrupt_status(s: &mut Soak) {
             );
             continue;
         }
-        // Known leftover, not fixed yet: on records runit never writes
-        // (state byte > 2, state and pid inconsistent, pid ≥ 2^31, a stamp
-        // in the future or beyond 2^53 s) our sv/svstat print otherwise
-        // than runit's sv (which prints "(pid N)" by the state byte, sign-
-        // extends the pid, clamps future times to 0s) and daemontools'
-        // svstat (seconds through a double). Crashes and hangs are
-        // asserted; the mismatches are counted in the row.
-        t.report_known(s, &format!("corrupt status: {name}"));
+        // Every record, however odd (a state byte above 2, a pid with
+        // the top bit set, a stamp in the future or before 1970), must
+        // read as runit's sv and daemontools' svstat read it.
+        t.report(s, &format!("corrupt status: {name}"));
     }
 }
 
