@@ -36,9 +36,7 @@ type Case = (&'static str, fn(&mut Soak));
 const CASES: &[Case] = &[
     ("crash-loop", supervise::crash_loop),
     ("orphans", supervise::orphans),
-    // control-garbage (supervise::control_garbage) is not listed yet: once
-    // `sv -w 15 up` failed after 128 kB of random control bytes and the
-    // cause is not known; `xtask soak control-garbage` is not accepted.
+    ("control-garbage", supervise::control_garbage),
     ("corrupt-status", inputs::corrupt_status),
     ("envdir-trees", inputs::envdir_trees),
     ("svlogd-config", inputs::svlogd_config),
