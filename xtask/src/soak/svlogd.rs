@@ -12,7 +12,9 @@
 //! Ours and runit's run side by side in two threads (each with its own
 //! scratch directory and mounts), so the cases' pauses (runit's 3 s
 //! retry) overlap. Small file systems are tmpfs mounts made here (we are
-//! root), unmounted on drop, also when a case panics.
+//! root), unmounted on drop, also when a case panics; the run is in a
+//! private mount namespace (see `soak::private_mounts`), so a run killed
+//! before it could unmount leaves no mount behind.
 //!
 //! `SOAK_SVLOGD=full,term` runs only the named sub-cases.
 
