@@ -535,6 +535,15 @@ impl Sandbox {
         pid
     }
 
+    /// [`Sandbox::spawn`] for a command that may fail to start (an exec
+    /// refused under a resource limit).
+    pub fn try_spawn(&mut self, mut cmd: Command) -> std::io::Result<u32> {
+        let child = cmd.spawn()?;
+        let pid = child.id();
+        self.children.push(child);
+        Ok(pid)
+    }
+
     /// Reaps any of our direct children that have exited; returns the exit
     /// status of `pid` if it has.
     pub fn try_wait(&mut self, pid: u32) -> Option<std::process::ExitStatus> {

@@ -42,7 +42,10 @@ pub const PROGRAMS: &[Program] = &[
     prog("runsv", IGNORE, |a| runsv::run(&a)),
     prog("runsvdir", IGNORE, |a| runsvdir::run(&a)),
     prog("sv", DEFAULT, |a| sv::run(&a)),
-    prog("svlogd", IGNORE, svlogd::main_with),
+    prog("svlogd", IGNORE, |a| {
+        supervise_proto::start::nomem_message(svlogd::NOMEM);
+        svlogd::main_with(a)
+    }),
     prog("chpst", Start::Untouched, chpst),
     prog("envdir", Start::Untouched, chpst),
     prog("envuidgid", Start::Untouched, chpst),

@@ -5,6 +5,11 @@
 
 use std::ffi::{c_char, c_int};
 
+// Out of memory: runit's message and exit 111 for the programs that set
+// one (svlogd, as its own binary does); Rust's abort for the others.
+#[global_allocator]
+static ALLOC: supervise_proto::start::NomemExit = supervise_proto::start::NomemExit(b"");
+
 /// Called by the C runtime only, with a valid argv of argc C strings.
 #[no_mangle]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {

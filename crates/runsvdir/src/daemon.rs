@@ -73,18 +73,14 @@ pub type Exit = i32;
 
 impl Daemon {
     pub fn new(cfg: Config, msgs: Messages, home: OwnedFd) -> std::io::Result<Daemon> {
+        let signals = install_signals(&msgs)?;
         let now = Instant::now();
         Ok(Daemon {
             cfg,
             msgs,
             home,
             table: Table::new(),
-            signals: Signals::install(&[
-                Signal::CHILD.as_raw(),
-                Signal::TERM.as_raw(),
-                Signal::HUP.as_raw(),
-                Signal::ALARM.as_raw(),
-            ])?,
+            signals,
             watcher: Watcher::new(),
             stamp: None,
             next_check: now,
@@ -208,7 +204,18 @@ impl Daemon {
     }
 
     /// One pass over the services directory (the current directory).
+    /// A directory that could not be opened or read is looked at again
+    /// at the next check, changed or not: runit's runsvdir waits for it
+    /// to change, so a scan refused for want of descriptors was never
+    /// retried once the limit was raised.
     fn scan(&mut self) {
+        if !self.scan_once() {
+            self.rescan = true;
+        }
+    }
+
+    /// The pass itself; false when the listing could not be had.
+    fn scan_once(&mut self) -> bool {
         let fd = match fs::openat(
             CWD,
             ".",
@@ -219,7 +226,7 @@ impl Daemon {
             Err(e) => {
                 self.msgs
                     .warn_errno(&[b"unable to open directory ", &self.cfg.dir], e);
-                return;
+                return false;
             }
         };
         let mut dir = match Dir::new(fd) {
@@ -227,7 +234,7 @@ impl Daemon {
             Err(e) => {
                 self.msgs
                     .warn_errno(&[b"unable to read directory ", &self.cfg.dir], e);
-                return;
+                return false;
             }
         };
         let before = self.table.len();
@@ -245,7 +252,7 @@ impl Daemon {
                     self.msgs
                         .warn_errno(&[b"unable to read directory ", &self.cfg.dir], e);
                     self.table.end_scan(false);
-                    return;
+                    return false;
                 }
             };
             let name = entry.file_name();
@@ -286,6 +293,7 @@ impl Daemon {
         if self.table.len() > before + 64 {
             trim_heap();
         }
+        true
     }
 
     /// `runsv NAME`, found through $PATH, in the services directory.
@@ -449,6 +457,28 @@ fn classify(
 }
 
 /// When a directory's entries last changed, as far as stat(2) tells.
+/// The self-pipe for the signal handlers takes two descriptors. With none
+/// left (a tiny RLIMIT_NOFILE) runsvdir warns and tries again every check
+/// interval rather than exiting: runit's runsvdir, which needs no pipe,
+/// starts there, and under runit a runsvdir that exits ends stage 2.
+fn install_signals(msgs: &Messages) -> std::io::Result<Signals> {
+    loop {
+        match Signals::install(&[
+            Signal::CHILD.as_raw(),
+            Signal::TERM.as_raw(),
+            Signal::HUP.as_raw(),
+            Signal::ALARM.as_raw(),
+        ]) {
+            Ok(s) => return Ok(s),
+            Err(e) if e == Errno::MFILE || e == Errno::NFILE => {
+                msgs.warn_errno(&[b"unable to install signal handlers, pausing"], e);
+                std::thread::sleep(CHECK_INTERVAL);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 fn change_time(st: &fs::Stat) -> (i64, i64, i64, i64) {
     (
         st.st_mtime,

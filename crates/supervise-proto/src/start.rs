@@ -85,6 +85,88 @@ macro_rules! c_main {
     };
 }
 
+/// A global allocator that, where the system allocator fails, prints
+/// its message on standard error and exits 111, as runit's programs do
+/// on "out of memory", instead of Rust's default of a message and SIGABRT.
+/// Under a tight RLIMIT_AS the first allocation may already fail, and a
+/// supervisor seeing exit 111 retries where a signal looks like a crash.
+/// Only the message and `_exit` run on that path: nothing that allocates.
+/// Allocations meant to fail softly (`try_reserve`) go inside
+/// [`fallibly`], where a failure is returned as usual.
+///
+/// The message is the one given (`#[global_allocator] static A: NomemExit
+/// = NomemExit(b"svlogd: fatal: out of memory.\n");` in a main.rs), or the
+/// one set by [`nomem_message`] (the multicall binary, which learns the
+/// program at run time). Without either, failures are left to Rust.
+pub struct NomemExit(pub &'static [u8]);
+
+static MESSAGE: std::sync::atomic::AtomicPtr<u8> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+static MESSAGE_LEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Sets the message [`NomemExit`] prints (before any thread is started).
+pub fn nomem_message(msg: &'static [u8]) {
+    use std::sync::atomic::Ordering::SeqCst;
+    MESSAGE_LEN.store(msg.len(), SeqCst);
+    MESSAGE.store(msg.as_ptr().cast_mut(), SeqCst);
+}
+
+impl NomemExit {
+    fn message(&self) -> &'static [u8] {
+        use std::sync::atomic::Ordering::SeqCst;
+        let p = MESSAGE.load(SeqCst);
+        if p.is_null() {
+            return self.0;
+        }
+        // SAFETY: MESSAGE and MESSAGE_LEN come from one &'static [u8].
+        unsafe { std::slice::from_raw_parts(p, MESSAGE_LEN.load(SeqCst)) }
+    }
+
+    fn check(&self, p: *mut u8) -> *mut u8 {
+        if p.is_null() && FALLIBLE.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            let msg = self.message();
+            if !msg.is_empty() {
+                let _ = rustix::io::write(rustix::stdio::stderr(), msg);
+                // SAFETY: _exit ends the process without atexit handlers
+                // or stdio flushing, so nothing that might allocate runs.
+                unsafe { libc::_exit(111) }
+            }
+        }
+        p
+    }
+}
+
+/// Open [`fallibly`] calls (a count, as they may nest; process-wide, which
+/// suits the single-threaded programs that use [`NomemExit`]).
+static FALLIBLE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Runs `f` with allocation failures returned to it (for `try_reserve`)
+/// rather than ending the process under [`NomemExit`].
+pub fn fallibly<T>(f: impl FnOnce() -> T) -> T {
+    use std::sync::atomic::Ordering::Relaxed;
+    FALLIBLE.fetch_add(1, Relaxed);
+    let r = f();
+    FALLIBLE.fetch_sub(1, Relaxed);
+    r
+}
+
+// SAFETY: every call goes to the system allocator with the caller's
+// arguments; a null result ends the process instead of being returned.
+unsafe impl std::alloc::GlobalAlloc for NomemExit {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        self.check(unsafe { std::alloc::System.alloc(layout) })
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        self.check(unsafe { std::alloc::System.alloc_zeroed(layout) })
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        self.check(unsafe { std::alloc::System.realloc(ptr, layout, new) })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,10 @@ use std::ffi::OsString;
 
 use rustix::process::Signal;
 
+/// What svlogd prints, exiting 111, when memory runs out (runit's words);
+/// main.rs's allocator says it (see `supervise_proto::start::NomemExit`).
+pub const NOMEM: &[u8] = b"svlogd: fatal: out of memory.\n";
+
 /// Runs svlogd with `argv` (including argv[0]); returns the exit code.
 pub fn main_with(argv: Vec<OsString>) -> i32 {
     let argv0 = argv

@@ -228,7 +228,7 @@ impl LogDir {
             .checked_mul(2)
             .and_then(|n| n.checked_add(FLUSH_AT + 1024))
         {
-            let _ = self.out.try_reserve_exact(n);
+            let _ = supervise_proto::start::fallibly(|| self.out.try_reserve_exact(n));
         }
         self.open = Some(Open {
             dir,

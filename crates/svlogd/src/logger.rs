@@ -94,7 +94,9 @@ impl Sink for Out<'_> {
 /// (our reads are sized for throughput instead).
 fn input_buffer(opts: &Options) -> Vec<u8> {
     let len = opts.line_max.saturating_add(1).max(READ_SIZE);
-    let fits = |n: usize| Vec::<u8>::new().try_reserve_exact(n).is_ok();
+    let fits = |n: usize| {
+        supervise_proto::start::fallibly(|| Vec::<u8>::new().try_reserve_exact(n).is_ok())
+    };
     if !fits(opts.buf_len) || !fits(len) {
         msg::fatalx("out of memory.");
     }

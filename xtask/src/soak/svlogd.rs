@@ -12,7 +12,9 @@
 //! Ours and runit's run side by side in two threads (each with its own
 //! scratch directory and mounts), so the cases' pauses (runit's 3 s
 //! retry) overlap. Small file systems are tmpfs mounts made here (we are
-//! root), unmounted on drop, also when a case panics.
+//! root), unmounted on drop, also when a case panics; the run is in a
+//! private mount namespace (see `soak::private_mounts`), so a run killed
+//! before it could unmount leaves no mount behind.
 //!
 //! `SOAK_SVLOGD=full,term` runs only the named sub-cases.
 
@@ -866,10 +868,13 @@ fn longline_one(bin: &Path, tag: &str, mb: u64) -> Result<Res, String> {
 // ---------------------------------------------------------------------
 // 8. A tight RLIMIT_AS
 
-/// The lowest RLIMIT_AS (256 kB steps) under which svlogd logs 100 lines
-/// and exits 0 is found for each. One step below it, what svlogd says and
-/// that it takes no line from the pipe; at it, 20,000 lines (one of them
-/// 100 kB long) from that same pipe must all arrive.
+/// The lowest RLIMIT_AS (to a page) under which svlogd logs 100 lines and
+/// exits 0 is found for each. Every page below it, down to where the
+/// program no longer starts (exec refused, or the loader's exit 127), is
+/// tried: each must end in a message and an exit, never a signal (runit:
+/// "out of memory.", 111). One page below it, that svlogd takes no line
+/// from the pipe; at it, 20,000 lines (one of them 100 kB long) from that
+/// same pipe must all arrive.
 fn rlimit(s: &mut Soak) {
     let n = s.count(50_000, 20_000);
     both(s, "svlogd: tight RLIMIT_AS", |bin, tag| {
@@ -878,6 +883,7 @@ fn rlimit(s: &mut Soak) {
 }
 
 const STEP: u64 = 256 * 1024;
+const PAGE: u64 = 4096;
 
 fn limited(bin: &Path, limit: u64) -> Command {
     let mut c = Command::new("prlimit");
@@ -885,10 +891,12 @@ fn limited(bin: &Path, limit: u64) -> Command {
     c
 }
 
-/// Whether svlogd logs 100 lines and exits 0 under `limit`.
-fn starts_under(bin: &Path, base: &Path, limit: u64) -> bool {
+/// How svlogd ended under `limit` with 100 lines to log: exit code (or
+/// -signal), first line on standard error, and lines logged.
+fn under(bin: &Path, base: &Path, limit: u64) -> (Option<i32>, String, u64) {
     let d = log_dir(base, "");
     let err = base.join("probe-err");
+    let _ = std::fs::remove_file(&err);
     let (r, mut w) = pipe();
     for i in 0..100 {
         let _ = w.write_all(line(i).as_bytes());
@@ -898,7 +906,21 @@ fn starts_under(bin: &Path, base: &Path, limit: u64) -> bool {
     let mut c = start_in(limited(bin, limit), &[], &d, &r, &err);
     let code = wait_exit(&mut c, Duration::from_secs(3));
     reap.child(c);
-    code == Some(0) && count(&d, 100).distinct == 100
+    let said = std::fs::read_to_string(&err).unwrap_or_default();
+    let said = said.lines().next().unwrap_or("").to_string();
+    (code, said, count(&d, 100).distinct)
+}
+
+/// Whether svlogd logs 100 lines and exits 0 under `limit`.
+fn starts_under(bin: &Path, base: &Path, limit: u64) -> bool {
+    let (code, _, n) = under(bin, base, limit);
+    code == Some(0) && n == 100
+}
+
+/// The program never ran its own code: prlimit's exec refused, or the
+/// dynamic loader gave up (127).
+fn not_started(code: Option<i32>, said: &str) -> bool {
+    code == Some(127) || said.starts_with("prlimit: failed to execute")
 }
 
 fn rlimit_one(bin: &Path, tag: &str, n: u64) -> Result<Res, String> {
@@ -915,8 +937,49 @@ fn rlimit_one(bin: &Path, tag: &str, n: u64) -> Result<Res, String> {
             lo = mid;
         }
     }
+    let coarse = hi;
+    let mut lo = hi.saturating_sub(STEP);
+    while hi - lo > PAGE {
+        let mid = (lo + hi) / 2 / PAGE * PAGE;
+        if starts_under(bin, &sc.0, mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
     let min = hi;
-    // One step below: what it says, and it must leave the pipe alone.
+    // Every page below, down to where it does not start: how each ended.
+    let mut ends: Vec<(String, usize)> = Vec::new();
+    let mut signals = 0;
+    let mut limit = min - PAGE;
+    for _ in 0..256 {
+        let (code, said, _) = under(bin, &sc.0, limit);
+        if not_started(code, &said) {
+            break;
+        }
+        let e = match code {
+            Some(c) if c < 0 => {
+                signals += 1;
+                format!("signal {}", -c)
+            }
+            Some(c) => format!("{c} \"{said}\""),
+            None => "hung".into(),
+        };
+        match ends.iter_mut().find(|(k, _)| *k == e) {
+            Some((_, n)) => *n += 1,
+            None => ends.push((e, 1)),
+        }
+        limit -= PAGE;
+    }
+    let ends = if ends.is_empty() {
+        "none (the loader fails first)".to_string()
+    } else {
+        ends.iter()
+            .map(|(e, n)| format!("{n}× {e}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // One page below: what it says, and it must leave the pipe alone.
     let d = log_dir(&sc.0, "s1000000\nn1000\n");
     let err = sc.0.join("err-below");
     let (r, w) = pipe();
@@ -944,14 +1007,14 @@ fn rlimit_one(bin: &Path, tag: &str, n: u64) -> Result<Res, String> {
         })
     };
     let mut reap = Reaper::new();
-    let mut c = start_in(limited(bin, min - STEP), &[], &d, &r, &err);
+    let mut c = start_in(limited(bin, min - PAGE), &[], &d, &r, &err);
     let below = wait_exit(&mut c, Duration::from_secs(5));
     reap.child(c);
     let said = std::fs::read_to_string(&err).unwrap_or_default();
     let said = said.lines().next().unwrap_or("(nothing)").to_string();
     let took = count(&d, n).distinct;
     let mut c = start_in(
-        limited(bin, min),
+        limited(bin, coarse),
         &[],
         &d,
         &r,
@@ -965,8 +1028,9 @@ fn rlimit_one(bin: &Path, tag: &str, n: u64) -> Result<Res, String> {
     let lost = cnt.lost_of(0..n) - u64::from(!cnt.seen[big as usize]);
     let long_ok = cnt.other.contains(&(100 * 1024 + 1));
     let t = format!(
-        "starts at {} kB; below: exit {} \"{}\", {} lines taken; at it: {} lost of {}, {} dup, 100 kB line {}; exit {}",
+        "starts at {} kB; the pages below, to the loader's failure: {}; 1 page below: exit {} \"{}\", {} lines taken; at {} kB: {} lost of {}, {} dup, 100 kB line {}; exit {}",
         fmt_n(min / 1024),
+        ends,
         match below {
             Some(c) if c < 0 => format!("by signal {}", -c),
             Some(c) => c.to_string(),
@@ -974,20 +1038,19 @@ fn rlimit_one(bin: &Path, tag: &str, n: u64) -> Result<Res, String> {
         },
         said,
         took,
+        fmt_n(coarse / 1024),
         lost,
         fmt_n(n - 1),
         cnt.dup,
         if long_ok { "kept" } else { "MISSING" },
         at.unwrap_or(999)
     );
-    // Below the limit the verdict asks for a message, an end (no hang)
-    // and no line taken from the pipe. Ours dies by SIGABRT from Rust's
-    // allocation-failure handler before main (not yet runit's clean
-    // exit 111): shown in the row, not fixed yet.
-    let below_clean = below.is_some_and(|c| c != 0) && said != "(nothing)" && took == 0;
+    // Below the limit: a message and an exit (no hang, no signal, as
+    // runit's "out of memory." and 111), and no line taken from the pipe.
+    let below_clean = below.is_some_and(|c| c > 0) && said != "(nothing)" && took == 0;
     Ok(Res::new(
         t,
-        lost == 0 && cnt.dup == 0 && long_ok && at == Some(0) && below_clean,
-        "lines lost, or no clear failure below the limit",
+        lost == 0 && cnt.dup == 0 && long_ok && at == Some(0) && below_clean && signals == 0,
+        "lines lost, or no clear failure below the limit (a signal, a hang)",
     ))
 }
