@@ -187,8 +187,7 @@ impl Daemon {
             .watcher
             .as_mut()
             .is_some_and(|w| w.watch_path(&self.cfg.dir));
-        let trusted =
-            self.mounts.is_some() && self.watcher.as_ref().is_some_and(|w| w.trusted());
+        let trusted = self.mounts.is_some() && self.watcher.as_ref().is_some_and(|w| w.trusted());
         self.next_check = (!trusted).then(|| now + CHECK_INTERVAL);
         let st = match fs::stat(self.cfg.dir.as_slice()) {
             Ok(st) => st,

@@ -123,19 +123,21 @@ impl Watcher {
         let fd = &self.fd;
         let mut new = Vec::new();
         let mut ok = true;
-        let complete = walk(path, |dir, next| match inotify::add_watch(fd, dir, EVENTS) {
-            Ok(wd) => {
-                ok &= trusted_fs(dir);
-                new.push(PathWatch {
-                    wd,
-                    next: next.map(<[u8]>::to_vec),
-                });
-                true
-            }
-            // ENOSPC (out of watches), EACCES...: poll instead.
-            Err(_) => {
-                ok = false;
-                false
+        let complete = walk(path, |dir, next| {
+            match inotify::add_watch(fd, dir, EVENTS) {
+                Ok(wd) => {
+                    ok &= trusted_fs(dir);
+                    new.push(PathWatch {
+                        wd,
+                        next: next.map(<[u8]>::to_vec),
+                    });
+                    true
+                }
+                // ENOSPC (out of watches), EACCES...: poll instead.
+                Err(_) => {
+                    ok = false;
+                    false
+                }
             }
         });
         let services = |v: &[PathWatch]| v.last().filter(|w| w.next.is_none()).map(|w| w.wd);
@@ -149,7 +151,12 @@ impl Watcher {
     /// Watches the targets of these dangling symlinks (paths from the
     /// current directory), replacing the previous set.
     pub fn watch_dangling(&mut self, links: Vec<Vec<u8>>) {
-        let old: Vec<i32> = self.dangling.iter().filter_map(|d| d.at.as_ref()).map(|a| a.0).collect();
+        let old: Vec<i32> = self
+            .dangling
+            .iter()
+            .filter_map(|d| d.at.as_ref())
+            .map(|a| a.0)
+            .collect();
         self.dangling = links
             .into_iter()
             .take(MAX_DANGLING)
@@ -243,7 +250,12 @@ impl Watcher {
         self.path
             .iter()
             .map(|w| w.wd)
-            .chain(self.dangling.iter().filter_map(|d| d.at.as_ref()).map(|a| a.0))
+            .chain(
+                self.dangling
+                    .iter()
+                    .filter_map(|d| d.at.as_ref())
+                    .map(|a| a.0),
+            )
             .collect()
     }
 
@@ -377,8 +389,8 @@ fn place(fd: &OwnedFd, link: &[u8]) -> Option<(i32, Vec<u8>)> {
 /// NFS client, a FUSE daemon) without raising an inotify event.
 fn trusted_fs(dir: &[u8]) -> bool {
     const UNTRUSTED: &[u32] = &[
-        0x6969,     // NFS
-        0x517b,     // SMB
+        0x6969,      // NFS
+        0x517b,      // SMB
         0xff53_4d42, // CIFS
         0xfe53_4d42, // SMB2
         0x6573_5546, // FUSE (sshfs, virtiofs, ...)
@@ -387,7 +399,7 @@ fn trusted_fs(dir: &[u8]) -> bool {
         0x6b41_4653, // kAFS
         0x0102_1997, // 9p
         0x00c3_6400, // Ceph
-        0x564c,     // NCP
+        0x564c,      // NCP
         0x7461_636f, // OCFS2
         0x0116_1970, // GFS2
         0x0bd0_0bd0, // Lustre
@@ -398,5 +410,103 @@ fn trusted_fs(dir: &[u8]) -> bool {
     match fs::statfs(dir) {
         Ok(st) => !UNTRUSTED.contains(&(st.f_type as u64 as u32)),
         Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::symlink;
+
+    fn b(p: &std::path::Path) -> Vec<u8> {
+        p.as_os_str().as_bytes().to_vec()
+    }
+
+    #[test]
+    fn the_walk_follows_symlinks_and_names_each_step() {
+        let d = tempfile::tempdir().unwrap();
+        let root = b(d.path());
+        std::fs::create_dir_all(d.path().join("levels/default")).unwrap();
+        symlink("default", d.path().join("levels/current")).unwrap();
+        symlink(d.path().join("levels/current"), d.path().join("service")).unwrap();
+        let mut steps = Vec::new();
+        let path = join(&root, b"service");
+        assert!(walk(&path, |dir, next| {
+            steps.push((dir.to_vec(), next.map(<[u8]>::to_vec)));
+            true
+        }));
+        let levels = join(&root, b"levels");
+        assert!(steps.contains(&(root.clone(), Some(b"service".to_vec()))));
+        assert!(steps.contains(&(levels.clone(), Some(b"current".to_vec()))));
+        assert!(steps.contains(&(levels.clone(), Some(b"default".to_vec()))));
+        assert_eq!(steps.last(), Some(&(join(&levels, b"default"), None)));
+        // Missing, or stopped by the caller: not complete.
+        assert!(!walk(&join(&root, b"nothing/here"), |_, _| true));
+        assert!(!walk(&path, |_, _| false));
+    }
+
+    #[test]
+    fn events_on_the_path_and_in_the_services_directory() {
+        let d = tempfile::tempdir().unwrap();
+        let s = d.path().join("s");
+        std::fs::create_dir(&s).unwrap();
+        let mut w = Watcher::new().unwrap();
+        assert!(w.watch_path(&b(&s)));
+        assert!(!w.watch_path(&b(&s)), "the same directory again");
+        assert!(w.trusted());
+        assert_eq!(w.drain(), Wakeup::default());
+        // Another name beside the path: nothing to do.
+        std::fs::create_dir(d.path().join("unrelated")).unwrap();
+        assert_eq!(w.drain(), Wakeup::default());
+        // An entry, and a dot entry.
+        std::fs::create_dir(s.join(".dot")).unwrap();
+        assert_eq!(w.drain(), Wakeup::default());
+        std::fs::create_dir(s.join("svc")).unwrap();
+        assert!(w.drain().rescan);
+        // The directory renamed away and another put in its place.
+        std::fs::rename(&s, d.path().join("old")).unwrap();
+        assert!(w.drain().recheck);
+        assert!(!w.watch_path(&b(&s)));
+        assert!(!w.trusted(), "the path leads nowhere");
+        std::fs::create_dir(&s).unwrap();
+        assert!(w.drain().recheck);
+        assert!(w.watch_path(&b(&s)), "a new services directory");
+        assert!(w.trusted());
+    }
+
+    #[test]
+    fn a_dangling_targets_nearest_ancestor_is_watched() {
+        let d = tempfile::tempdir().unwrap();
+        let s = d.path().join("s");
+        std::fs::create_dir(&s).unwrap();
+        symlink("../far/x", s.join("l")).unwrap();
+        let mut w = Watcher::new().unwrap();
+        w.watch_dangling(vec![b(&s.join("l"))]);
+        std::fs::create_dir(d.path().join("other")).unwrap();
+        assert_eq!(w.drain(), Wakeup::default());
+        std::fs::create_dir(d.path().join("far")).unwrap();
+        assert!(w.drain().dangling);
+        assert!(!w.refresh_dangling(), "still dangling");
+        std::fs::create_dir(d.path().join("far/y")).unwrap();
+        assert_eq!(w.drain(), Wakeup::default());
+        std::fs::create_dir(d.path().join("far/x")).unwrap();
+        assert!(w.drain().dangling);
+        assert!(w.refresh_dangling());
+    }
+
+    #[test]
+    fn at_most_so_many_dangling_watches() {
+        let d = tempfile::tempdir().unwrap();
+        let mut w = Watcher::new().unwrap();
+        let links: Vec<Vec<u8>> = (0..MAX_DANGLING + 10)
+            .map(|i| {
+                let l = d.path().join(format!("l{i}"));
+                symlink(format!("t{i}"), &l).unwrap();
+                b(&l)
+            })
+            .collect();
+        w.watch_dangling(links);
+        assert_eq!(w.dangling.len(), MAX_DANGLING);
     }
 }
