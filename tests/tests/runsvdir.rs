@@ -1078,3 +1078,53 @@ fn mount_over_the_services_directory_is_seen_at_once() {
     assert_eq!(sb.wait_exit(pid, WAIT).code(), Some(111));
     sb.assert_no_leaks();
 }
+
+/// Without /proc/self/mountinfo a mount over the path would go unseen, so
+/// runsvdir keeps runit's periodic check: it wakes up within its interval.
+/// (/proc is hidden by a tmpfs in a mount namespace of runsvdir's own.)
+#[test]
+fn without_the_mount_table_runsvdir_keeps_polling() {
+    if !need_root("to mount over /proc") {
+        return;
+    }
+    let mut try_mount = std::process::Command::new("unshare");
+    try_mount.args([
+        "-m",
+        "--propagation",
+        "private",
+        "mount",
+        "-t",
+        "tmpfs",
+        "tmpfs",
+        "/proc",
+    ]);
+    if let Err(e) = probe("make a mount namespace and mount over /proc", try_mount) {
+        e.record();
+        return;
+    }
+    let mut sb = Sandbox::new();
+    make_service(&sb.join("s/a"), RUN);
+    let err = sb.join("err");
+    let mut c = sb.command("unshare");
+    c.args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg("mount -t tmpfs tmpfs /proc && exec \"$0\" s")
+        .arg(bin("runsvdir"))
+        .env("PATH", Suite::ours().path_env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap());
+    let pid = sb.spawn(c);
+    runsv_of(pid, "a", None);
+    wait_started(&sb.join("s/a"), WAIT);
+    // Past the moment it went to sleep, a wake-up must come by itself.
+    quiet_point(pid);
+    let before = voluntary_switches(pid);
+    wait_until("a periodic wake-up", RUNIT_BOUND, || {
+        voluntary_switches(pid) > before
+    });
+    assert_eq!(read(&err), "");
+    wait_catching(pid, Signal::HUP, WAIT);
+    kill(pid, Signal::HUP);
+    assert_eq!(sb.wait_exit(pid, WAIT).code(), Some(111));
+    sb.assert_no_leaks();
+}

@@ -141,7 +141,7 @@ impl Daemon {
                 self.alarm = true;
             }
             // wait4 walks the list of every child (a thousand runsv), so
-            // it runs only after SIGCHLD, not on each five-second wake-up.
+            // it runs only after SIGCHLD, not on every wake-up.
             // The flag is set before the handler writes the self-pipe, and
             // taken before reaping: no exit can be missed in between.
             if selfpipe::take(&selfpipe::CHLD) {
@@ -189,6 +189,10 @@ impl Daemon {
             .is_some_and(|w| w.watch_path(&self.cfg.dir));
         let trusted = self.mounts.is_some() && self.watcher.as_ref().is_some_and(|w| w.trusted());
         self.next_check = (!trusted).then(|| now + CHECK_INTERVAL);
+        // A restart waiting out its pause keeps its time.
+        if let Some(t) = self.table.pending() {
+            self.soon(t);
+        }
         let st = match fs::stat(self.cfg.dir.as_slice()) {
             Ok(st) => st,
             Err(e) => {
@@ -219,16 +223,18 @@ impl Daemon {
         self.doubt = None;
         self.stamp = Some(stamp);
         self.rescan = false;
+        let dangling = self.scan();
         // Polling only: a change later in the same second would leave
         // mtime as it is on file systems with one-second timestamps, so
-        // look once more. (An event shows such a change.)
+        // rescan in a second, as runit does. (An event shows such a
+        // change.)
         let wall = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
         if !trusted && stamp.mtime >= wall {
+            self.rescan = true;
             self.soon(now + RETRY_INTERVAL);
         }
-        let dangling = self.scan();
         if self.alarm {
             self.alarm = false;
             self.confirm_forced_rescan();
