@@ -977,9 +977,17 @@ fn services_directory_renamed_away_and_back() {
     let b = runsv_of(r.pid, "b", None);
     wait_until("a's runsv gone", REACT, || !alive(a));
     swap("other", "away");
-    runsv_of(r.pid, "a", Some(a));
+    let a2 = runsv_of(r.pid, "a", Some(a));
     wait_until("b's runsv gone", REACT, || !alive(b));
     assert_stays("no warning", QUIET, || read(&r.err).is_empty());
+    // Gone for good: runit's warning after all, and the runsv stay.
+    std::fs::rename(&s, sb.join("gone")).unwrap();
+    wait_until("warning", WAIT, || !read(&r.err).is_empty());
+    assert_eq!(
+        unique_lines(&r.err),
+        BTreeSet::from(["runsvdir s: warning: unable to stat s: file does not exist".to_string()])
+    );
+    assert!(alive(a2));
     assert_eq!(hangup(&mut sb, &r), 111);
     sb.assert_no_leaks();
 }
