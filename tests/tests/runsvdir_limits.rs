@@ -38,7 +38,13 @@ fn starts_once_raised(soft: u64, warning: &str) {
     let hard = rustix::process::getrlimit(Resource::Nofile).maximum;
     let mut c = sb.command(bin("runsvdir"));
     c.arg(&dir)
-        .env("PATH", bin_dir())
+        // Our runsv first, then the system's (./run needs sleep).
+        .env("PATH", {
+            let mut p = bin_dir().into_os_string();
+            p.push(":");
+            p.push(std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()));
+            p
+        })
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&err).unwrap());

@@ -1,7 +1,9 @@
 //! The event loop: one poll(2) over the signal self-pipe, the inotify
-//! descriptor and (with `log`) the stderr pipe, with a timer for runit's
-//! periodic stat of the services directory, for restarts that wait out
-//! their one-second pause, and for the log's dot every 15 minutes.
+//! descriptor, /proc/self/mountinfo and (with `log`) the stderr pipe, with
+//! a timer for restarts that wait out their one-second pause, for the
+//! log's dot every 15 minutes, and for runit's periodic stat of the
+//! services path where events cannot be trusted to show every change
+//! (see watch.rs). An idle tree wakes runsvdir only for the log's dot.
 //!
 //! As in runit, a scan runs with the services directory as the current
 //! directory (so runsv is started as `runsv NAME` right there and error
@@ -24,7 +26,8 @@ use crate::proctitle::Title;
 use crate::table::{Key, Seen, Table};
 use crate::watch::Watcher;
 
-/// runit's rule: look at the services directory at least this often.
+/// runit's rule: look at the services directory at least this often
+/// (kept only where events cannot be trusted).
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(5);
 /// How soon to look again after a failure or a same-second change.
 pub const RETRY_INTERVAL: Duration = Duration::from_secs(1);
@@ -55,10 +58,22 @@ pub struct Daemon {
     table: Table,
     signals: Signals,
     watcher: Option<Watcher>,
+    /// /proc/self/mountinfo: the kernel flags it (POLLPRI) when the mount
+    /// table changes, so a mount over the services path is seen.
+    mounts: Option<OwnedFd>,
     stamp: Option<Stamp>,
-    next_check: Instant,
-    /// Check as soon as the loop comes round (an event arrived).
+    /// When to check without an event; None: only on events.
+    next_check: Option<Instant>,
+    /// Check as soon as the loop comes round.
     check_now: bool,
+    /// That check is for an inotify or mount event.
+    evented: bool,
+    /// An event-triggered check found the path unusable: until then,
+    /// failures are not reported (runsvchdir's two renames leave
+    /// `current` missing for a moment, and the second raises an event).
+    doubt: Option<Instant>,
+    /// An event near a dangling symlink's target.
+    dangling_due: bool,
     /// Rescan at the next successful check even if the stamp did not
     /// change (a runsv died, inotify saw a change, SIGALRM).
     rescan: bool,
@@ -82,9 +97,18 @@ impl Daemon {
             table: Table::new(),
             signals,
             watcher: Watcher::new(),
+            mounts: fs::open(
+                "/proc/self/mountinfo",
+                OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK,
+                Mode::empty(),
+            )
+            .ok(),
             stamp: None,
-            next_check: now,
+            next_check: Some(now),
             check_now: true,
+            evented: false,
+            doubt: None,
+            dangling_due: false,
             rescan: true,
             alarm: false,
             next_dot: now,
@@ -113,14 +137,20 @@ impl Daemon {
                 self.alarm = true;
             }
             // wait4 walks the list of every child (a thousand runsv), so
-            // it runs only after SIGCHLD, not on each five-second wake-up.
+            // it runs only after SIGCHLD, not on every wake-up.
             // The flag is set before the handler writes the self-pipe, and
             // taken before reaping: no exit can be missed in between.
             if selfpipe::take(&selfpipe::CHLD) {
                 self.reap();
             }
+            if std::mem::take(&mut self.dangling_due)
+                && self.watcher.as_mut().is_some_and(|w| w.refresh_dangling())
+            {
+                self.rescan = true;
+                self.check_now = true;
+            }
             let now = Instant::now();
-            if self.check_now || now >= self.next_check {
+            if self.check_now || self.next_check.is_some_and(|t| now >= t) {
                 self.check(now);
             }
             if self.cfg.log.is_some() && now >= self.next_dot {
@@ -146,13 +176,23 @@ impl Daemon {
     /// (or a rescan is due for another reason).
     fn check(&mut self, now: Instant) {
         self.check_now = false;
-        self.next_check = now + CHECK_INTERVAL;
+        let evented = std::mem::take(&mut self.evented);
+        // Watch the path before looking at it, so a change right after the
+        // look raises an event.
+        let fresh_watch = self
+            .watcher
+            .as_mut()
+            .is_some_and(|w| w.watch_path(&self.cfg.dir));
+        let trusted = self.mounts.is_some() && self.watcher.as_ref().is_some_and(|w| w.trusted());
+        self.next_check = (!trusted).then(|| now + CHECK_INTERVAL);
+        // A restart waiting out its pause keeps its time.
+        if let Some(t) = self.table.pending() {
+            self.soon(t);
+        }
         let st = match fs::stat(self.cfg.dir.as_slice()) {
             Ok(st) => st,
             Err(e) => {
-                self.msgs
-                    .warn_errno(&[b"unable to stat ", &self.cfg.dir], e);
-                self.next_check = now + RETRY_INTERVAL;
+                self.unusable(now, evented, b"unable to stat ", e);
                 return;
             }
         };
@@ -162,60 +202,95 @@ impl Daemon {
             mtime: st.st_mtime,
             mtime_nsec: st.st_mtime_nsec as i64,
         };
-        if let Some(w) = self.watcher.as_mut() {
-            if w.ensure(&self.cfg.dir, (stamp.dev, stamp.ino)) && self.stamp.is_some() {
-                // A new directory (or the first watch after losing one):
-                // events may have been missed in between.
-                self.rescan = true;
-            }
+        if fresh_watch && self.stamp.is_some() {
+            // A new watch on the services directory: events may have been
+            // missed before it.
+            self.rescan = true;
         }
         let restart_due = self.table.pending().is_some_and(|t| t <= now);
         if !(self.rescan || restart_due || self.stamp != Some(stamp)) {
+            self.doubt = None;
             return;
         }
         if let Err(e) = rustix::process::chdir(self.cfg.dir.as_slice()) {
-            self.msgs
-                .warn_errno(&[b"unable to change directory to ", &self.cfg.dir], e);
-            self.next_check = now + RETRY_INTERVAL;
+            self.unusable(now, evented, b"unable to change directory to ", e);
             return;
         }
+        self.doubt = None;
         self.stamp = Some(stamp);
         self.rescan = false;
-        // A change later in the same second would leave mtime as it is on
-        // file systems with one-second timestamps: look once more.
+        let dangling = self.scan();
+        if dangling.is_none() {
+            // Not listed (too few descriptors, say): look again at the
+            // next check's pace, changed or not. runit waits for the
+            // directory to change, so it never recovered once the limit
+            // was raised.
+            self.rescan = true;
+            self.soon(now + CHECK_INTERVAL);
+        }
+        // Polling only: a change later in the same second would leave
+        // mtime as it is on file systems with one-second timestamps, so
+        // rescan in a second, as runit does. (An event shows such a
+        // change.)
         let wall = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        if stamp.mtime >= wall {
-            self.next_check = self.next_check.min(now + RETRY_INTERVAL);
+        if !trusted && stamp.mtime >= wall {
+            self.rescan = true;
+            self.soon(now + RETRY_INTERVAL);
         }
-        self.scan();
         if self.alarm {
             self.alarm = false;
             self.confirm_forced_rescan();
         }
         if let Some(t) = self.table.pending() {
-            self.next_check = self.next_check.min(t);
+            self.soon(t);
         }
         if let Err(e) = rustix::process::fchdir(&self.home) {
             self.msgs
                 .warn_errno(&[b"unable to change directory, pausing"], e);
         }
-    }
-
-    /// One pass over the services directory (the current directory).
-    /// A directory that could not be opened or read is looked at again
-    /// at the next check, changed or not: runit's runsvdir waits for it
-    /// to change, so a scan refused for want of descriptors was never
-    /// retried once the limit was raised.
-    fn scan(&mut self) {
-        if !self.scan_once() {
-            self.rescan = true;
+        // Back where the services path is relative to.
+        if let (Some(w), Some(links)) = (self.watcher.as_mut(), dangling) {
+            let dir = &self.cfg.dir;
+            w.watch_dangling(
+                links
+                    .into_iter()
+                    .map(|l| {
+                        let mut p = dir.clone();
+                        p.push(b'/');
+                        p.extend_from_slice(&l);
+                        p
+                    })
+                    .collect(),
+            );
         }
     }
 
-    /// The pass itself; false when the listing could not be had.
-    fn scan_once(&mut self) -> bool {
+    /// Check again by `t` at the latest.
+    fn soon(&mut self, t: Instant) {
+        self.next_check = Some(self.next_check.map_or(t, |n| n.min(t)));
+    }
+
+    /// The services path cannot be used: runit's warning, and a look again
+    /// in a second. After an event, the first second is given to the
+    /// change to complete before anything is said.
+    fn unusable(&mut self, now: Instant, evented: bool, what: &[u8], e: Errno) {
+        if evented {
+            let until = *self.doubt.get_or_insert(now + RETRY_INTERVAL);
+            if now < until {
+                self.soon(until);
+                return;
+            }
+        }
+        self.msgs.warn_errno(&[what, &self.cfg.dir], e);
+        self.soon(now + RETRY_INTERVAL);
+    }
+
+    /// One pass over the services directory (the current directory).
+    /// Returns the names of its dangling symlinks, unless the listing
+    /// could not be read.
+    fn scan(&mut self) -> Option<Vec<Vec<u8>>> {
         let fd = match fs::openat(
             CWD,
             ".",
@@ -226,7 +301,7 @@ impl Daemon {
             Err(e) => {
                 self.msgs
                     .warn_errno(&[b"unable to open directory ", &self.cfg.dir], e);
-                return false;
+                return None;
             }
         };
         let mut dir = match Dir::new(fd) {
@@ -234,7 +309,7 @@ impl Daemon {
             Err(e) => {
                 self.msgs
                     .warn_errno(&[b"unable to read directory ", &self.cfg.dir], e);
-                return false;
+                return None;
             }
         };
         let before = self.table.len();
@@ -244,6 +319,7 @@ impl Daemon {
         // or removed while it was read may be missing under its new name,
         // and a service missing from the listing must not be stopped.
         let mut complete = true;
+        let mut dangling = Vec::new();
         for entry in dir.by_ref() {
             let entry = match entry {
                 Ok(e) => e,
@@ -252,7 +328,7 @@ impl Daemon {
                     self.msgs
                         .warn_errno(&[b"unable to read directory ", &self.cfg.dir], e);
                     self.table.end_scan(false);
-                    return false;
+                    return None;
                 }
             };
             let name = entry.file_name();
@@ -266,6 +342,9 @@ impl Daemon {
                 Entry::Unstatable(e) => {
                     self.msgs
                         .warn_errno(&[b"unable to stat ", name.to_bytes()], e);
+                    if e == Errno::NOENT {
+                        dangling.push(name.to_bytes().to_vec());
+                    }
                     continue;
                 }
             };
@@ -285,7 +364,7 @@ impl Daemon {
         if !complete {
             // Look again soon (inotify has most likely asked already).
             self.rescan = true;
-            self.next_check = self.next_check.min(Instant::now() + RETRY_INTERVAL);
+            self.soon(Instant::now() + RETRY_INTERVAL);
         }
         for pid in self.table.end_scan(complete) {
             signal(pid, Signal::TERM);
@@ -293,7 +372,7 @@ impl Daemon {
         if self.table.len() > before + 64 {
             trim_heap();
         }
-        true
+        Some(dangling)
     }
 
     /// `runsv NAME`, found through $PATH, in the services directory.
@@ -327,54 +406,82 @@ impl Daemon {
         }
     }
 
-    /// Sleeps in poll(2) until a signal, an inotify event, log input or
-    /// the next deadline.
+    /// Sleeps in poll(2) until a signal, an inotify event, a change of
+    /// the mount table, log input or the next deadline.
     fn wait(&mut self) {
         let now = Instant::now();
         let mut deadline = self.next_check;
         if self.cfg.log.is_some() {
-            deadline = deadline.min(self.next_dot);
+            deadline = Some(deadline.map_or(self.next_dot, |d| d.min(self.next_dot)));
         }
         if self.check_now {
-            deadline = now;
+            deadline = Some(now);
         }
-        let timeout = deadline.saturating_duration_since(now);
         // Round up so a wake-up never comes a hair before its deadline.
-        let ts = rustix::time::Timespec {
-            tv_sec: timeout.as_secs() as i64,
-            tv_nsec: i64::from(timeout.subsec_nanos().div_ceil(1_000_000) * 1_000_000)
-                .min(999_999_999),
-        };
-        let mut fds = Vec::with_capacity(3);
+        let ts = deadline.map(|d| {
+            let timeout = d.saturating_duration_since(now);
+            rustix::time::Timespec {
+                tv_sec: timeout.as_secs() as i64,
+                tv_nsec: i64::from(timeout.subsec_nanos().div_ceil(1_000_000) * 1_000_000)
+                    .min(999_999_999),
+            }
+        });
+        let mut fds = Vec::with_capacity(4);
         fds.push(PollFd::new(&self.signals.pipe, PollFlags::IN));
         let watch_fd = self.watcher.as_ref().map(|w| w.fd().as_fd());
         if let Some(fd) = watch_fd {
             fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
         }
+        // mountinfo always reads as readable; only PRI tells of a change
+        // (and polling it takes the change as seen).
+        let mounts_fd = self.mounts.as_ref().map(|fd| fd.as_fd());
+        if let Some(fd) = mounts_fd {
+            fds.push(PollFd::from_borrowed_fd(fd, PollFlags::PRI));
+        }
         let log_fd = self.cfg.log.as_ref().map(|(fd, _)| fd.as_fd());
         if let Some(fd) = log_fd {
             fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
         }
-        if poll(&mut fds, Some(&ts)).is_err() {
+        if poll(&mut fds, ts.as_ref()).is_err() {
             return;
         }
-        let ready: Vec<bool> = fds.iter().map(|f| !f.revents().is_empty()).collect();
+        let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents()).collect();
         drop(fds);
         let mut i = 1;
-        if ready[0] {
+        if !ready[0].is_empty() {
             self.signals.drain();
         }
         if let Some(watcher) = self.watcher.as_mut() {
-            if ready[i] {
+            if !ready[i].is_empty() {
                 let w = watcher.drain();
                 if w.rescan || w.recheck {
-                    self.rescan = true;
+                    self.rescan |= w.rescan;
                     self.check_now = true;
+                    self.evented = true;
                 }
+                self.dangling_due |= w.dangling;
             }
             i += 1;
         }
-        if self.cfg.log.is_some() && ready[i] {
+        if self.mounts.is_some() {
+            if ready[i].contains(PollFlags::NVAL) {
+                // Cannot happen with our own descriptor; poll instead of
+                // spinning if it does (the number is not ours to close).
+                if let Some(fd) = self.mounts.take() {
+                    std::mem::forget(fd);
+                }
+                self.check_now = true;
+            } else if !ready[i].is_empty() {
+                // Something was mounted or unmounted somewhere: the path
+                // may lead elsewhere now, and a dangling target may be
+                // there.
+                self.check_now = true;
+                self.evented = true;
+                self.dangling_due = true;
+            }
+            i += 1;
+        }
+        if self.cfg.log.is_some() && !ready[i].is_empty() {
             self.read_log();
         }
     }

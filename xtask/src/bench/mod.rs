@@ -7,6 +7,7 @@
 mod chpst;
 pub mod common;
 mod crashloop;
+mod idle;
 mod latency;
 mod readiness;
 mod runit;
@@ -31,6 +32,7 @@ const BENCHES: &[Bench] = &[
     ("runit", runit::run),
     ("svlogd", svlogd::run),
     ("runsvdir", runsvdir::run),
+    ("idle", idle::run),
     ("stopping", stopping::run),
     ("crashloop", crashloop::run),
     ("sizes", sizes::run),

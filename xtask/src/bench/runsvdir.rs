@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use super::common::{median, pss_kb, row, Ctx, Scratch};
 
-fn env_num(name: &str, default: u64) -> u64 {
+pub(super) fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -40,11 +40,11 @@ fn make_service(dir: &Path, marks: &Path, name: &str) {
     std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 }
 
-fn count_entries(dir: &Path) -> usize {
+pub(super) fn count_entries(dir: &Path) -> usize {
     std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
 }
 
-fn wait(what: &str, limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+pub(super) fn wait(what: &str, limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let t = Instant::now();
     while !f() {
         if t.elapsed() > limit {
@@ -106,13 +106,13 @@ fn cpu_and_switches(pid: u32) -> (u64, u64) {
 }
 
 /// One implementation's programs.
-struct Impl {
+pub(super) struct Impl {
     runsvdir: PathBuf,
     path: std::ffi::OsString,
 }
 
 impl Impl {
-    fn new(runsvdir: PathBuf, runsv_dir: &Path) -> Impl {
+    pub(super) fn new(runsvdir: PathBuf, runsv_dir: &Path) -> Impl {
         let mut path = runsv_dir.as_os_str().to_owned();
         path.push(":");
         path.push(std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()));
@@ -122,13 +122,13 @@ impl Impl {
 
 /// A running runsvdir with its services; torn down (HUP, then KILL by
 /// pid for anything left) on drop.
-struct Tree {
+pub(super) struct Tree {
     child: Child,
     marks: PathBuf,
 }
 
 impl Tree {
-    fn start(imp: &Impl, services: &Path, marks: &Path) -> Tree {
+    pub(super) fn start(imp: &Impl, services: &Path, marks: &Path) -> Tree {
         let child = Command::new(&imp.runsvdir)
             .arg(services)
             .env("PATH", &imp.path)
@@ -143,7 +143,7 @@ impl Tree {
         }
     }
 
-    fn pid(&self) -> u32 {
+    pub(super) fn pid(&self) -> u32 {
         self.child.id()
     }
 
@@ -191,7 +191,7 @@ impl Drop for Tree {
 }
 
 /// Builds `n` services plus a marks directory under `root`.
-fn build(root: &Path, n: usize) -> (PathBuf, PathBuf) {
+pub(super) fn build(root: &Path, n: usize) -> (PathBuf, PathBuf) {
     let services = root.join("service");
     let marks = root.join("marks");
     std::fs::create_dir_all(&services).unwrap();
@@ -335,6 +335,15 @@ fn measure(
     })
 }
 
+/// An engineer's own target directory when set (cargo run keeps
+/// CARGO_TARGET_DIR in the environment); target/release otherwise.
+pub(super) fn ours_dir(ctx: &Ctx) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(|d| PathBuf::from(d).join("release"))
+        .filter(|d| d.join("runsvdir").exists() && d.join("runsv").exists())
+        .unwrap_or_else(|| ctx.ours.clone())
+}
+
 pub fn run(ctx: &Ctx) {
     let n = env_num("RUNSVDIR_BENCH_N", 1000) as usize;
     let fanouts = env_num("RUNSVDIR_BENCH_FANOUTS", 3).max(1) as usize;
@@ -349,12 +358,7 @@ pub fn run(ctx: &Ctx) {
         idle.as_secs()
     );
     let reference = Impl::new(ctx.theirs("runsvdir"), &ctx.reference.join("runit"));
-    // An engineer's own target directory when set (cargo run keeps
-    // CARGO_TARGET_DIR in the environment); target/release otherwise.
-    let ours_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(|d| PathBuf::from(d).join("release"))
-        .filter(|d| d.join("runsvdir").exists() && d.join("runsv").exists())
-        .unwrap_or_else(|| ctx.ours.clone());
+    let ours_dir = ours_dir(ctx);
     println!("ours: {}", ours_dir.display());
     let ours = Impl::new(ours_dir.join("runsvdir"), &ours_dir);
     let Some(t) = measure(&reference, "ref", n, fanouts, pickups, idle) else {
