@@ -471,7 +471,9 @@ impl Supervisor {
             // (only ./run's start is on the latency path).
             self.flush();
         } else {
-            // Stop settings are read at each start of ./run.
+            // Settings are read at each start of ./run; the absent ones
+            // are looked up again only when the directory changed.
+            crate::settings::refresh(if w == Which::Log { "log/" } else { "" });
             let msg = self.msg.clone();
             self.svc(w).stopper.prepare_run(&msg);
         }
