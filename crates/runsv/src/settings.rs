@@ -51,10 +51,10 @@ fn slot(path: &str) -> usize {
 
 fn stamp_of(st: &Stat) -> DirStamp {
     DirStamp {
-        dev: st.st_dev as u64,
-        ino: st.st_ino as u64,
-        ctime: (st.st_ctime as i64, st.st_ctime_nsec as i64),
-        mtime: (st.st_mtime as i64, st.st_mtime_nsec as i64),
+        dev: st.st_dev,
+        ino: st.st_ino,
+        ctime: (st.st_ctime, st.st_ctime_nsec as i64),
+        mtime: (st.st_mtime, st.st_mtime_nsec as i64),
     }
 }
 
@@ -72,7 +72,9 @@ pub fn refresh(prefix: &str) {
     let dir = if prefix.is_empty() { "." } else { "log" };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or((0, 0), |d| (d.as_secs() as i64, i64::from(d.subsec_nanos())));
+        .map_or((0, 0), |d| {
+            (d.as_secs() as i64, i64::from(d.subsec_nanos()))
+        });
     let stamp = stat(dir)
         .ok()
         .map(|st| stamp_of(&st))

@@ -796,7 +796,13 @@ mod tests {
         assert!(to_default(libc::SIGTERM, 0, pipe, h, ask));
         assert!(to_default(libc::SIGPIPE, 0, pipe, h, ask));
         assert!(!to_default(libc::SIGHUP, 0, pipe, h, ask));
-        assert!(!to_default(libc::SIGTERM, sig_bit(libc::SIGTERM), 0, h, ask));
+        assert!(!to_default(
+            libc::SIGTERM,
+            sig_bit(libc::SIGTERM),
+            0,
+            h,
+            ask
+        ));
         // Without the list, the kernel is asked.
         assert!(to_default(libc::SIGHUP, 0, pipe, None, || true));
         assert!(!to_default(libc::SIGHUP, 0, pipe, None, || false));
