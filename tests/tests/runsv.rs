@@ -922,3 +922,56 @@ fn a_run_in_its_own_session_is_reaped() {
         sb.assert_no_leaks();
     }
 }
+
+/// A death and the restart right after it: ours writes the status files
+/// once, after the fork, runit twice (down, then run). What is left on
+/// disk is the same, written after the death; ./finish, which runs
+/// between, still finds "finish" in supervise/stat under both.
+#[test]
+fn a_restart_after_a_death_leaves_runits_files() {
+    let mut suites = vec![Suite::ours()];
+    if let Some(r) = reference() {
+        suites.push(Suite::theirs(r));
+    }
+    let mut seen = Vec::new();
+    for suite in suites {
+        let mut sb = Sandbox::new();
+        let d = sb.join("svc");
+        make_service(&d, SLEEP_RUN);
+        write_script(
+            d.join("finish"),
+            "#!/bin/sh\ncat supervise/stat >> finish.log\n",
+        );
+        let runsv = start_runsv(&mut sb, &suite.runsv, &d);
+        let first = wait_running(&d);
+        // Up over a second: runit restarts it at once.
+        std::thread::sleep(Duration::from_millis(1100));
+        let killed = std::time::SystemTime::now();
+        kill(first, rustix::process::Signal::KILL);
+        wait_status(&d, "the next ./run", |s| {
+            s.pid != 0 && s.pid != first && s.state == RunState::Run
+        });
+        let second = wait_running(&d);
+        for f in ["pid", "stat", "status"] {
+            let m = std::fs::metadata(d.join("supervise").join(f)).unwrap();
+            assert!(
+                m.modified().unwrap() >= killed - Duration::from_millis(20),
+                "{}: supervise/{f} not rewritten after the death",
+                suite.name
+            );
+        }
+        assert_eq!(read(d.join("supervise/pid")), format!("{second}\n"));
+        seen.push((
+            read(d.join("supervise/stat")),
+            masked_status(&d),
+            read(d.join("finish.log")),
+        ));
+        stop_runsv(&mut sb, runsv, &d).expect("runsv exits on x");
+        sb.assert_no_leaks();
+    }
+    assert_eq!(seen[0].0, "run\n");
+    assert_eq!(seen[0].2, "finish\n");
+    if seen.len() == 2 {
+        assert_eq!(seen[0], seen[1], "ours, then runit's");
+    }
+}

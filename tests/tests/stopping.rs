@@ -565,3 +565,41 @@ fn a_read_only_service_directory_works_with_settings() {
     assert_eq!(read(stderr_file(&d)), "", "runsv warned");
     sb.assert_no_leaks();
 }
+
+/// runsv looks up absent setting files again only when the service
+/// directory changed (docs/stopping.md): one added while ./run runs
+/// counts from the next start, the cache notwithstanding.
+#[test]
+fn a_setting_added_later_counts_from_the_next_start() {
+    let mut sb = Sandbox::new();
+    let (d, out) = service(&sb, |out| {
+        format!(
+            "#!/bin/sh\ntrap 'echo QUIT > {0}/got; kill $!; exit 0' QUIT\n\
+             trap 'echo TERM > {0}/got; kill $!; exit 0' TERM\n\
+             trap 'kill $!; exit 0' USR1\nsleep 1000 &\nwait\n",
+            out.display()
+        )
+    });
+    let runsv = start_runsv(&mut sb, &bin("runsv"), &d);
+    let first = wait_running(&d);
+    // A directory changed in the last 100 ms is not trusted: let it
+    // settle (and ./run pass its first second, so the restart comes at
+    // once), then restart, which finds the settings absent and keeps that.
+    wait_catching(first, rustix::process::Signal::USR1, WAIT);
+    std::thread::sleep(Duration::from_millis(1200));
+    kill(first, rustix::process::Signal::USR1);
+    wait_status(&d, "the second ./run", |s| s.pid != 0 && s.pid != first);
+    let second = wait_running(&d);
+    wait_catching(second, rustix::process::Signal::USR1, WAIT);
+    std::fs::write(d.join("down-signal"), "SIGQUIT\n").unwrap();
+    kill(second, rustix::process::Signal::USR1);
+    wait_status(&d, "the third ./run", |s| s.pid != 0 && s.pid != second);
+    let third = wait_running(&d);
+    wait_catching(third, rustix::process::Signal::QUIT, WAIT);
+    wait_catching(third, rustix::process::Signal::TERM, WAIT);
+    assert_eq!(sv(&sb, &bin("sv"), &["down", d.to_str().unwrap()]), Some(0));
+    wait_down(&d);
+    assert_eq!(reported(&out.join("got")), "QUIT");
+    stop_runsv(&mut sb, runsv, &d).expect("runsv exits");
+    sb.assert_no_leaks();
+}

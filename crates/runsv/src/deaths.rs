@@ -46,6 +46,11 @@ impl Deaths {
             runit_hold: None,
         }
     }
+
+    /// Replaces supervise/exits if a death was added since the last write.
+    pub fn flush(&mut self, msg: &Messages) {
+        self.exits.flush(msg);
+    }
 }
 
 /// When runsv starts: supervise/exits exists for every service from now
@@ -95,7 +100,7 @@ pub fn exited(s: &mut Service, wstat: i32, has_finish: bool, now: Now, msg: &Mes
         };
         s.deaths
             .exits
-            .died(s.stamp, now.wall, wstat, flags, has_finish, msg);
+            .died(s.stamp, now.wall, wstat, flags, has_finish);
     }
     let finishing = s.exited(wstat, has_finish, now);
     if !finishing {
@@ -118,7 +123,7 @@ fn settle(s: &mut Service, finish_status: Option<i32>, now: Now, msg: &Messages)
     } else {
         0
     };
-    s.deaths.exits.settle(flags, msg);
+    s.deaths.exits.settle(flags);
     let verdict = s.deaths.backoff.died(Death {
         started: p.started,
         ended: p.ended,

@@ -32,6 +32,8 @@ pub struct Exits {
     keep: usize,
     /// A death whose ./finish is still running.
     pending: Option<ExitRecord>,
+    /// The list changed and the file is still to be replaced.
+    dirty: bool,
 }
 
 impl Exits {
@@ -48,6 +50,7 @@ impl Exits {
             list: ExitLog::default(),
             keep: DEFAULT_TALLY,
             pending: None,
+            dirty: false,
         }
     }
 
@@ -79,7 +82,6 @@ impl Exits {
         wstatus: i32,
         flags: u8,
         finishing: bool,
-        msg: &Messages,
     ) {
         self.pending = Some(ExitRecord {
             ended,
@@ -88,14 +90,22 @@ impl Exits {
             flags,
         });
         if !finishing {
-            self.settle(0, msg);
+            self.settle(0);
         }
     }
 
     /// The death is over (./finish has exited, if there was one): adds its
-    /// record with `flags` and replaces the file.
-    pub fn settle(&mut self, flags: u8, msg: &Messages) {
+    /// record with `flags`; the file is replaced at the next
+    /// [`Exits::flush`] (after the restart's fork, before the status files).
+    pub fn settle(&mut self, flags: u8) {
         if self.add_pending(flags) {
+            self.dirty = true;
+        }
+    }
+
+    /// Replaces the file if the list changed.
+    pub fn flush(&mut self, msg: &Messages) {
+        if std::mem::take(&mut self.dirty) {
             self.write(msg);
         }
     }

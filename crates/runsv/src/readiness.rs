@@ -32,6 +32,7 @@ use supervise_proto::xstatus::{
 use supervise_proto::Tai64n;
 
 use crate::msg::Messages;
+use crate::settings;
 
 /// A notification-fd file longer than this is not a number anyway.
 const FD_FILE_MAX: usize = 64;
@@ -135,8 +136,13 @@ impl Readiness {
             }
         }
         let opt_in = self.setting(NOTIFY_SOCKET);
-        match stat(opt_in.as_str()) {
-            Err(Errno::NOENT) => {}
+        let found = if settings::known_absent(&opt_in) {
+            Err(Errno::NOENT)
+        } else {
+            stat(opt_in.as_str())
+        };
+        match found {
+            Err(Errno::NOENT) => settings::saw_absent(&opt_in),
             Err(e) => msg.warn(&format!("unable to stat {opt_in}"), e),
             Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile => {
                 msg.warnx(&format!("{opt_in}: not a regular file, ignored"))
@@ -156,8 +162,15 @@ impl Readiness {
     /// and good.
     fn notification_fd(&self, msg: &Messages) -> Option<u32> {
         let name = self.setting(NOTIFICATION_FD);
+        if settings::known_absent(&name) {
+            return None;
+        }
         let bytes = match read_small_file(Path::new(&name), FD_FILE_MAX) {
-            Ok(b) => b?,
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                settings::saw_absent(&name);
+                return None;
+            }
             Err(Errno::INVAL) => {
                 msg.warnx(&format!("{name}: not a regular file, ignored"));
                 return None;

@@ -60,6 +60,9 @@ pub struct Service {
     /// `o` asked for one start of ./run once nothing runs.
     pub once: bool,
     pid_changed: bool,
+    /// The record changed since the status files were last written: they
+    /// are rewritten once the action at hand (a kill, a fork) is done.
+    status_dirty: bool,
     /// Control commands read but not yet acted on.
     pub input: VecDeque<Control>,
     /// Steps of the current control command still to do.
@@ -102,6 +105,7 @@ impl Service {
             exit_status: 0,
             once: false,
             pid_changed: true,
+            status_dirty: false,
             input: VecDeque::new(),
             steps: VecDeque::new(),
             busy: None,
@@ -188,14 +192,34 @@ impl Service {
         }
     }
 
-    /// Rewrites pid (when changed), stat and status. Failures are
+    /// Rewrites pid (when changed), stat and status now. Failures are
     /// warnings in runit's words: runsv carries on.
     pub fn write_status(&mut self, msg: &Messages) {
+        self.status_dirty = false;
         let written = write_files(self.files, &self.record(), self.pid_changed, |e| {
             msg.write_failed(e)
         });
         if written {
             self.pid_changed = false;
+        }
+    }
+
+    /// The record changed: the status files are rewritten at the next
+    /// [`Service::flush`]. On ext4 each of the three renames costs a few
+    /// tenths of a millisecond, so the supervisor sends its signal or
+    /// forks first and writes after, as runit writes after its fork; a
+    /// death followed at once by a restart then writes the new run's
+    /// record only, which is what runit leaves on disk too.
+    pub fn mark_status(&mut self) {
+        self.status_dirty = true;
+    }
+
+    /// Writes what is pending: the exit record, then the status files
+    /// (the order of the immediate writes).
+    pub fn flush(&mut self, msg: &Messages) {
+        self.deaths.flush(msg);
+        if self.status_dirty {
+            self.write_status(msg);
         }
     }
 
@@ -209,6 +233,9 @@ impl Service {
     /// settings' keys refreshed), and tells waiters (see Readiness::ring).
     /// Callers decide whether the service has opted in to anything.
     pub fn write_xstatus(&mut self, msg: &Messages) {
+        // What is pending was decided before: on disk before this, so
+        // readers see the files change in the order they always did.
+        self.flush(msg);
         self.stopper.fill(&mut self.xstatus, self.pid);
         let tmp = if self.is_log {
             LOG_XSTATUS_NEW

@@ -8,6 +8,7 @@ use std::os::fd::OwnedFd;
 
 use rustix::io::Errno;
 use supervise_proto::notify::NOTIFY_SOCKET_VAR;
+use supervise_proto::selfpipe;
 use supervise_proto::spawn::Spawn;
 
 use crate::readiness::Handoff;
@@ -39,6 +40,7 @@ pub fn spawn(
     let s = Spawn::new(prog)
         .args(args)
         .group(place.group)
+        .handlers_only(&selfpipe::handlers())
         .failure_message(format!("{fail}: "));
     let s = match place.cgroup {
         Some(procs) => s.join_cgroup(procs),

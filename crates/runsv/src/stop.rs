@@ -147,8 +147,15 @@ fn setting<T>(
     msg: &Messages,
 ) -> Option<T> {
     let path = format!("{base}{name}");
+    if crate::settings::known_absent(&path) {
+        return None;
+    }
     let bytes = match read_setting(&path, SETTING_MAX) {
-        Ok(v) => v?,
+        Ok(Some(v)) => v,
+        Ok(None) => {
+            crate::settings::saw_absent(&path);
+            return None;
+        }
         Err(SettingError::Io(e)) => {
             msg.warn(&format!("unable to read {path}"), e);
             return None;

@@ -157,8 +157,11 @@ impl Supervisor {
                 }
             }
             if let Some(code) = self.exit_check() {
+                self.flush();
                 return code;
             }
+            // The kills and forks of this round are done: now the files.
+            self.flush();
             self.wait_for_events(deadline);
             self.reap();
             for &w in self.services() {
@@ -173,8 +176,17 @@ impl Supervisor {
                 self.work(w);
             }
             if let Some(code) = self.exit_check() {
+                self.flush();
                 return code;
             }
+        }
+    }
+
+    /// Writes the status files (and exit records) changes left pending.
+    fn flush(&mut self) {
+        let msg = self.msg.clone();
+        for s in std::iter::once(&mut self.main).chain(self.log.as_mut()) {
+            s.flush(&msg);
         }
     }
 
@@ -278,7 +290,7 @@ impl Supervisor {
         if s.stop_extended() {
             s.write_xstatus(&msg);
         }
-        s.write_status(&msg);
+        s.mark_status();
     }
 
     /// Reads what is waiting on the control FIFOs; bytes that are no
@@ -337,7 +349,7 @@ impl Supervisor {
                 s.want = want;
                 s.once = p.once;
                 deaths::wanted(s, c, &msg);
-                s.write_status(&msg);
+                s.mark_status();
             }
             s.steps.extend(p.steps);
         }
@@ -381,19 +393,19 @@ impl Supervisor {
                     }
                     if !handled {
                         s.got_term = true;
-                        s.write_status(&msg);
+                        s.mark_status();
                     }
                 }
             }
             Action::Pause => {
                 signal(s, Signal::STOP);
                 s.paused = true;
-                s.write_status(&msg);
+                s.mark_status();
             }
             Action::Cont => {
                 signal(s, Signal::CONT);
                 s.paused = false;
-                s.write_status(&msg);
+                s.mark_status();
             }
         }
     }
@@ -411,6 +423,9 @@ impl Supervisor {
                 return None;
             }
         }
+        // runit runs control scripts after writing the status: a script
+        // that reads it sees the command it answers.
+        self.flush();
         let wiring = match self.log_pipe.as_ref() {
             Some((_, wr)) => Wiring::ToLog(wr),
             None => Wiring::Inherit,
@@ -451,8 +466,14 @@ impl Supervisor {
 
     fn spawn_run(&mut self, w: Which) {
         let finishing = self.svc(w).state == RunState::Finish;
-        if !finishing {
-            // Stop settings are read at each start of ./run.
+        if finishing {
+            // ./finish finds the status saying "finish", as under runit
+            // (only ./run's start is on the latency path).
+            self.flush();
+        } else {
+            // Settings are read at each start of ./run; the absent ones
+            // are looked up again only when the directory changed.
+            crate::settings::refresh(if w == Which::Log { "log/" } else { "" });
             let msg = self.msg.clone();
             self.svc(w).stopper.prepare_run(&msg);
         }
@@ -505,7 +526,7 @@ impl Supervisor {
                 if ready_news || s.stop_extended() {
                     s.write_xstatus(&msg);
                 }
-                s.write_status(&msg);
+                s.mark_status();
             }
             Err(e) => {
                 msg.warn("unable to fork, sleeping", e);
@@ -515,7 +536,7 @@ impl Supervisor {
                 if finishing {
                     // Give up on ./finish rather than spin; the service goes down.
                     deaths::exited(s, 0, false, Now::read(), &msg);
-                    s.write_status(&msg);
+                    s.mark_status();
                 }
             }
         }
@@ -528,14 +549,16 @@ impl Supervisor {
         if m.want != Want::Exit || m.state != RunState::Down || m.pid != 0 || !m.idle() {
             return None;
         }
-        let msg = self.msg.clone();
         match self.log.as_mut() {
             None => Some(0),
             Some(l) if l.pid == 0 && l.idle() => Some(0),
             Some(l) => {
                 if l.want != Want::Exit {
                     l.want = Want::Exit;
-                    l.write_status(&msg);
+                    l.mark_status();
+                    // Not on a latency path: written before the pipe
+                    // closes, as runit does.
+                    self.flush();
                     // The logger sees end-of-file once the service's copies
                     // of the write end are gone too.
                     self.log_pipe = None;

@@ -8,7 +8,7 @@
 //! One process, one set: `install` is called once, at start-up.
 
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
 use rustix::pipe::{pipe_with, PipeFlags};
 
@@ -19,6 +19,21 @@ pub static CHLD: AtomicBool = AtomicBool::new(false);
 
 /// The self-pipe's write end, for the handler.
 static WAKE: AtomicI32 = AtomicI32::new(-1);
+
+/// Bit N: the handler is installed for signal N.
+static INSTALLED: AtomicU64 = AtomicU64::new(0);
+
+/// The signals [`Signals::install`] put the handler on, plus the two
+/// Rust's start-up catches (SIGSEGV and SIGBUS, for stack overflows):
+/// all the handlers a process of this workspace has, for
+/// [`crate::spawn::Spawn::handlers_only`].
+pub fn handlers() -> Vec<libc::c_int> {
+    let set = INSTALLED.load(Ordering::SeqCst);
+    (1..64)
+        .filter(|&s| set & (1 << s) != 0)
+        .chain([libc::SIGSEGV, libc::SIGBUS])
+        .collect()
+}
 
 /// The self-pipe.
 pub struct Signals {
@@ -73,6 +88,9 @@ impl Signals {
                 libc::sigemptyset(&mut sa.sa_mask);
                 libc::sigaction(sig, &sa, std::ptr::null_mut())
             };
+            if rc == 0 && (1..64).contains(&sig) {
+                INSTALLED.fetch_or(1 << sig, Ordering::SeqCst);
+            }
             if rc != 0 {
                 let e = std::io::Error::last_os_error();
                 return Err(
@@ -135,5 +153,6 @@ mod tests {
         assert!(take(&ALRM));
         assert!(!take(&ALRM));
         assert_eq!(rustix::event::poll(&mut fds, Some(&zero)).unwrap(), 0);
+        assert!(handlers().contains(&libc::SIGALRM));
     }
 }

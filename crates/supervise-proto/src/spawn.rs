@@ -98,6 +98,8 @@ pub struct Spawn<'a> {
     keep: u128,
     /// Bit N set: signal N goes back to the default even when ignored.
     reset: u128,
+    /// The only signals with a handler, when the caller knows them.
+    handlers: Option<u128>,
     mask: Mask,
     announce: Vec<u8>,
     failure: Option<Vec<u8>>,
@@ -126,6 +128,7 @@ impl<'a> Spawn<'a> {
             tty: None,
             keep: 0,
             reset: sig_bit(libc::SIGPIPE),
+            handlers: None,
             mask: Mask::Parent,
             announce: Vec::new(),
             failure: None,
@@ -259,6 +262,15 @@ impl<'a> Spawn<'a> {
     /// (SIGPIPE always is: Rust's start-up and ours ignore it).
     pub fn reset_signal(mut self, sig: c_int) -> Self {
         self.reset |= sig_bit(sig);
+        self
+    }
+
+    /// The caller vouches that no signal outside `sigs` has a handler:
+    /// the child then sets those (and the ones to reset) to the default
+    /// without asking the kernel about each of the 64 (a system call each
+    /// between fork and exec, on every start).
+    pub fn handlers_only(mut self, sigs: &[c_int]) -> Self {
+        self.handlers = Some(sigs.iter().fold(0, |m, &s| m | sig_bit(s)));
         self
     }
 
@@ -639,30 +651,52 @@ fn open_tty(t: &Tty) {
 fn reset_signals(p: &Prepared) {
     let s = p.spawn;
     for sig in 1..=p.rtmax {
-        if sig == libc::SIGKILL || sig == libc::SIGSTOP || s.keep & (1 << sig) != 0 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
-        // SAFETY: sigaction reads into and sets from zeroed structs (a
-        // zeroed one is SIG_DFL, no flags, empty mask). Numbers the C
+        // SAFETY: sigaction reads into a zeroed struct. Numbers the C
         // library keeps for itself fail with EINVAL and are left alone.
-        unsafe {
+        let has_handler = || unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();
-            if s.reset & (1 << sig) == 0 {
-                if libc::sigaction(sig, std::ptr::null(), &mut sa) != 0
-                    || sa.sa_sigaction == libc::SIG_DFL
-                    || sa.sa_sigaction == libc::SIG_IGN
-                {
-                    continue;
-                }
-                sa = std::mem::zeroed();
-            }
-            sa.sa_sigaction = libc::SIG_DFL;
+            libc::sigaction(sig, std::ptr::null(), &mut sa) == 0
+                && sa.sa_sigaction != libc::SIG_DFL
+                && sa.sa_sigaction != libc::SIG_IGN
+        };
+        if !to_default(sig, s.keep, s.reset, s.handlers, has_handler) {
+            continue;
+        }
+        // SAFETY: a zeroed struct is SIG_DFL, no flags, empty mask.
+        unsafe {
+            let sa: libc::sigaction = std::mem::zeroed();
             libc::sigaction(sig, &sa, std::ptr::null_mut());
         }
     }
     match s.mask {
         Mask::Parent => set_mask(&p.parent_mask),
         Mask::Empty => set_mask(&empty_set()),
+    }
+}
+
+/// Whether the child sets `sig` to the default: not when kept; when it is
+/// to be reset; else when it has a handler, which `handlers` (the caller's
+/// list) answers without `has_handler` (asking the kernel).
+fn to_default(
+    sig: c_int,
+    keep: u128,
+    reset: u128,
+    handlers: Option<u128>,
+    has_handler: impl FnOnce() -> bool,
+) -> bool {
+    let bit = sig_bit(sig);
+    if keep & bit != 0 {
+        return false;
+    }
+    if reset & bit != 0 {
+        return true;
+    }
+    match handlers {
+        Some(h) => h & bit != 0,
+        None => has_handler(),
     }
 }
 
@@ -752,6 +786,26 @@ mod tests {
             .map(|e| e.as_bytes().to_vec())
             .collect();
         assert_eq!(env, [&b"B=2"[..], b"A=3", b"NOTIFY_SOCKET=/run/n"]);
+    }
+
+    #[test]
+    fn known_handlers_are_reset_without_asking() {
+        let ask = || panic!("asked the kernel");
+        let h = Some(sig_bit(libc::SIGTERM) | sig_bit(libc::SIGCHLD));
+        let pipe = sig_bit(libc::SIGPIPE);
+        assert!(to_default(libc::SIGTERM, 0, pipe, h, ask));
+        assert!(to_default(libc::SIGPIPE, 0, pipe, h, ask));
+        assert!(!to_default(libc::SIGHUP, 0, pipe, h, ask));
+        assert!(!to_default(
+            libc::SIGTERM,
+            sig_bit(libc::SIGTERM),
+            0,
+            h,
+            ask
+        ));
+        // Without the list, the kernel is asked.
+        assert!(to_default(libc::SIGHUP, 0, pipe, None, || true));
+        assert!(!to_default(libc::SIGHUP, 0, pipe, None, || false));
     }
 
     #[test]
