@@ -280,15 +280,28 @@ fn huge_ages_are_printed_as_daemontools_prints_them() {
     b.extend_from_slice(&2_510_240_337u32.to_le_bytes());
     b.extend_from_slice(&[1, b'u', 0, 1]);
     fake_service(&d.join("svc"), Some(&b), true, &mut held);
-    let outs = [&ours, &theirs].map(|p| {
-        let o = run_tool_within(&sb, p, &["svc"], d, WAIT);
-        (o.code, o.stdout, o.stderr)
-    });
+    let both = || {
+        [&ours, &theirs].map(|p| {
+            let o = run_tool_within(&sb, p, &["svc"], d, WAIT);
+            (o.code, o.stdout, o.stderr)
+        })
+    };
+    let mut outs = both();
+    if outs[0] != outs[1] {
+        // The age may have crossed a step of the double between the runs.
+        outs = both();
+    }
     assert_eq!(outs[0], outs[1], "ours, then daemontools'");
-    assert!(
-        outs[0].1.contains("2328739642261172736 seconds, paused"),
-        "{:?}",
-        outs[0]
-    );
+    // Near 2^61 a double steps by 512: the age printed is such a step
+    // (the exact difference almost never is).
+    let secs: u64 = outs[0]
+        .1
+        .split(") ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no age in {:?}", outs[0]));
+    assert_eq!(secs % 512, 0, "{:?}", outs[0]);
+    assert!(outs[0].1.ends_with(" seconds, paused\n"), "{:?}", outs[0]);
     drop(held);
 }
