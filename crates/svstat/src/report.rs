@@ -8,21 +8,19 @@
 //! DIR: unable to chdir: ERR          (and the other "unable to" texts)
 //! ```
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use supervise_proto::errno_str;
 use supervise_proto::tai64::TAI64_UNIX_OFFSET;
 use supervise_proto::xstatus::Readiness;
 
 use crate::inspect::{Finding, Step};
 
-/// The current TAI64 second, computed as runit and daemontools do.
+/// The current TAI64 second, as daemontools takes it: from time(2),
+/// which reads the kernel's coarse clock. That clock lags the precise one
+/// by up to a tick, so near a second's turn daemontools' svstat still sees
+/// the old second, and so must ours to print the same age.
 pub fn now_tai() -> u64 {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    TAI64_UNIX_OFFSET + secs
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
+    TAI64_UNIX_OFFSET + u64::try_from(t.tv_sec).unwrap_or(0)
 }
 
 /// Appends the line for `dir` (with its newline) to `out`.

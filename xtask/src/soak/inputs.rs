@@ -218,12 +218,15 @@ pub fn corrupt_status(s: &mut Soak) {
                 c.args(args).arg(&svc).env_clear();
                 c
             };
-            let th = run_capped(cmd(theirs), b"", &scratch.0, limit);
+            let mut th = run_capped(cmd(theirs), b"", &scratch.0, limit);
             let mut ou = run_capped(cmd(ours), b"", &scratch.0, limit);
-            // The elapsed seconds may tick between the two runs: a second
-            // try must then match.
+            // The elapsed seconds may tick between the two runs: then a
+            // second pair, ours first, must match (both runs of a pair
+            // take milliseconds; re-running ours alone could land in the
+            // same later second again).
             if ou != th {
                 ou = run_capped(cmd(ours), b"", &scratch.0, limit);
+                th = run_capped(cmd(theirs), b"", &scratch.0, limit);
             }
             let same = ou == th;
             tallies[t].add(&format!("{name} input {k} {b:02x?}"), &ou, &th, same);
