@@ -233,9 +233,12 @@ impl Service {
     /// settings' keys refreshed), and tells waiters (see Readiness::ring).
     /// Callers decide whether the service has opted in to anything.
     pub fn write_xstatus(&mut self, msg: &Messages) {
-        // What is pending was decided before: on disk before this, so
-        // readers see the files change in the order they always did.
-        self.flush(msg);
+        // A pending exit record was decided before: on disk first. A
+        // pending status record is the state now, which in runit's order
+        // follows xstatus (a new run's record after its readiness
+        // settings, so sv never sees the run without them): it is
+        // written after, at the round's flush.
+        self.deaths.flush(msg);
         self.stopper.fill(&mut self.xstatus, self.pid);
         let tmp = if self.is_log {
             LOG_XSTATUS_NEW
