@@ -38,17 +38,20 @@ STATIC  = $(TARGET_DIR)/$(TRIPLE)/release
 
 .PHONY: all musl-bins check check-libc check-multicall demo bench soak fuzz install install-files uninstall static multicall clean settings
 
-# Linked statically (glibc, crt-static) in the release build: runsv and
-# svlogd run once per service for the machine's whole life, and static
-# linking saves each process the private pages of the dynamic loader and
-# libc's relocations (runsv: ~87 kB PSS instead of ~129 kB); the short-lived
+# Linked statically (glibc, crt-static) in the release build: runsv runs
+# once per service for the machine's whole life, and static linking saves
+# each process the private pages of the dynamic loader and libc's
+# relocations (runsv: ~87 kB PSS instead of ~129 kB); the short-lived
 # tools start faster. chpst stays dynamic: it looks users up through NSS.
+# svlogd is static only with musl (below): glibc's static start-up
+# allocates before main and dies of SIGSEGV when that fails (a tight
+# RLIMIT_AS), where svlogd must say "out of memory" and exit 111.
 # runsvdir and runit (process 1) stay dynamic too: there is one of each, so
 # a static copy of the C library's code would be theirs alone, where the
 # shared one costs them little (runsvdir's PSS with 1,000 services is less
 # than half; `make static` still builds them static for rescue systems).
 # Each entry is CRATE:BINARY.
-STATIC_BINS = runsv:runsv svlogd:svlogd sv:sv svok:svok \
+STATIC_BINS = runsv:runsv sv:sv svok:svok \
 	svstat:svstat svc:svc tai64n:tai64n tai64n:tai64nlocal \
 	utmpset:utmpset runsvchdir:runsvchdir
 
@@ -61,19 +64,23 @@ STATIC_BINS = runsv:runsv svlogd:svlogd sv:sv svok:svok \
 RUNSV_PIE ?= no
 RUNSV_FLAGS = $(if $(filter no,$(RUNSV_PIE)),-C relocation-model=static)
 
-# runsv and sv are linked against musl instead of glibc when Rust's musl
-# target is installed (rustup target add x86_64-unknown-linux-musl):
-# glibc's start-up probes the CPU with cpuid, which traps to the hypervisor
-# on a virtual machine, so with musl they start in half the time (a faster
-# fan-out of a whole services directory, a faster `sv up`), and runsv, one
-# per service, takes half the memory (PSS ~27 kB instead of ~53 kB).
-# RUNIT_LIBC=glibc keeps glibc; without the target it is glibc. The rest
-# stay with glibc: chpst needs NSS, svlogd's throughput is higher with
-# glibc's string functions, utmpset needs glibc's utmp.
+# runsv, sv and svlogd are linked against musl instead of glibc when
+# Rust's musl target is installed (rustup target add
+# x86_64-unknown-linux-musl): glibc's start-up probes the CPU with cpuid,
+# which traps to the hypervisor on a virtual machine, so with musl they
+# start in half the time (a faster fan-out of a whole services directory,
+# a faster `sv up`), and runsv and svlogd, one each per service, take half
+# the memory (runsv PSS ~27 kB instead of ~53 kB; svlogd peak RSS ~540 kB
+# instead of ~1,080 kB). svlogd gives up a sixth of its throughput for it
+# (~570 instead of ~680 MB/s; runit's: ~50) and, unlike a static glibc,
+# starts without allocating, so a tight RLIMIT_AS ends in its "out of
+# memory" message. RUNIT_LIBC=glibc keeps glibc (svlogd then dynamic);
+# without the target it is glibc. The rest stay with glibc: chpst needs
+# NSS, utmpset needs glibc's utmp.
 MUSL       ?= $(shell uname -m)-unknown-linux-musl
 MUSL_STD    = $(wildcard $(shell rustc --print target-libdir --target $(MUSL) 2>/dev/null)/libstd-*.rlib)
 RUNIT_LIBC ?= $(if $(MUSL_STD),musl,glibc)
-MUSL_BINS   = runsv sv
+MUSL_BINS   = runsv sv svlogd
 
 all: settings
 	$(CARGO) build --release --workspace --bins
@@ -116,7 +123,7 @@ check:
 	exit $$st
 
 # When make all would ship musl builds of MUSL_BINS, the end-to-end tests
-# that run them (runsv's, sv's, runsvdir's, readiness) run again with those
+# that run them (runsv's, sv's, svlogd's, runsvdir's, readiness) run again with those
 # builds beside the other programs, so what is installed is what was tested.
 MIX = $(TARGET_DIR)/musl-mix
 check-libc:
@@ -127,7 +134,8 @@ ifeq ($(RUNIT_LIBC),musl)
 	  [ -f "$$f" ] && [ -x "$$f" ] && ln -f "$$f" "$(MIX)/"; \
 	done; for p in $(MUSL_BINS); do ln -f "$(TARGET_DIR)/$(MUSL)/debug/$$p" "$(MIX)/$$p"; done
 	RUNIT_RS_BIN_DIR="$(abspath $(MIX))" RUNIT_RS_REQUIRE_REFERENCE=1 \
-	  $(CARGO) test -p runit-tests --test runsv --test sv --test runsvdir --test readiness --no-fail-fast
+	  $(CARGO) test -p runit-tests --test runsv --test sv --test runsvdir --test readiness \
+	    --test svlogd --test svlogd_limits --no-fail-fast
 else
 	@echo "*** musl builds of $(MUSL_BINS) not tested: Rust's $(MUSL) target is not installed,"
 	@echo "*** so make all builds them with glibc (tested above)."

@@ -21,6 +21,8 @@ use rustix::fs::{Mode, OFlags};
 
 pub use supervise_proto;
 
+pub mod exec_probe;
+
 /// Name of the environment variable that tags a sandbox's processes.
 pub const TAG_VAR: &str = "RUNIT_RS_TEST_TAG";
 
@@ -542,6 +544,14 @@ impl Sandbox {
         let pid = child.id();
         self.children.push(child);
         Ok(pid)
+    }
+
+    /// Takes a child started elsewhere (see [`exec_probe`]) into the
+    /// sandbox.
+    pub fn adopt(&mut self, child: Child) -> u32 {
+        let pid = child.id();
+        self.children.push(child);
+        pid
     }
 
     /// Reaps any of our direct children that have exited; returns the exit

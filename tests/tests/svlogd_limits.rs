@@ -20,7 +20,8 @@ enum End {
     Logged,
     /// Exit 111 with runit's message, no line logged.
     OutOfMemory,
-    /// The program never ran: exec refused, or the loader failed (127).
+    /// The program never ran: exec refused, the kernel could not load it,
+    /// or the dynamic loader failed (127).
     NotStarted,
     Other(String),
 }
@@ -52,8 +53,9 @@ fn under(sb: &mut Sandbox, bin: &Path, limit: u64) -> End {
             Ok(())
         });
     }
-    let Ok(pid) = sb.try_spawn(c) else {
-        return End::NotStarted;
+    let pid = match exec_probe::spawn_seeing_exec(c) {
+        exec_probe::Exec::Loaded(child) => sb.adopt(child),
+        _ => return End::NotStarted,
     };
     let st = sb.wait_exit(pid, Duration::from_secs(20));
     let said = read(&err);

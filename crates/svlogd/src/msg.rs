@@ -6,8 +6,8 @@
 //! buffer and written once per input batch; every diagnostic first flushes
 //! that buffer so the order on standard error stays the order of events.
 
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use rustix::io::Errno;
@@ -19,8 +19,14 @@ static VERBOSE: AtomicBool = AtomicBool::new(false);
 /// ("pausing: ...").
 pub const PAUSE: Duration = Duration::from_secs(3);
 
-thread_local! {
-    static PENDING: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+// A static, not a thread-local: svlogd has one thread, and with musl a
+// static program whose thread-locals outgrow libc's built-in block maps
+// them before main without checking, so under a tight RLIMIT_AS it would
+// die of SIGSEGV instead of saying "out of memory" (tests/svlogd_limits.rs).
+static PENDING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+fn pending() -> MutexGuard<'static, Vec<u8>> {
+    PENDING.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 pub fn set_verbose(v: bool) {
@@ -38,26 +44,22 @@ fn write_stderr(b: &[u8]) {
 
 /// Queues bytes (a line selected by an `e` pattern) for standard error.
 pub fn queue(parts: &[&[u8]]) {
-    PENDING.with(|p| {
-        let mut p = p.borrow_mut();
-        for part in parts {
-            p.extend_from_slice(part);
-        }
-    });
+    let mut p = pending();
+    for part in parts {
+        p.extend_from_slice(part);
+    }
 }
 
 /// Writes out what [`queue`] collected.
 pub fn flush() {
-    PENDING.with(|p| {
-        let mut p = p.borrow_mut();
-        if !p.is_empty() {
-            write_stderr(&p);
-            p.clear();
-            if p.capacity() > 1 << 16 {
-                p.shrink_to(1 << 12);
-            }
+    let mut p = pending();
+    if !p.is_empty() {
+        write_stderr(&p);
+        p.clear();
+        if p.capacity() > 1 << 16 {
+            p.shrink_to(1 << 12);
         }
-    });
+    }
 }
 
 /// One diagnostic line made of `parts` (a newline is added).

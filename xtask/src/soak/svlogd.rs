@@ -222,7 +222,12 @@ fn start(bin: &Path, args: &[&str], dir: &Path, r: &OwnedFd, err: &Path) -> Chil
     start_in(Command::new(bin), args, dir, r, err)
 }
 
-fn start_in(mut c: Command, args: &[&str], dir: &Path, r: &OwnedFd, err: &Path) -> Child {
+fn start_in(c: Command, args: &[&str], dir: &Path, r: &OwnedFd, err: &Path) -> Child {
+    prepare(c, args, dir, r, err).spawn().expect("spawn svlogd")
+}
+
+/// `c` logging to `dir`, reading `r`, its standard error appended to `err`.
+fn prepare(mut c: Command, args: &[&str], dir: &Path, r: &OwnedFd, err: &Path) -> Command {
     let e = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -232,9 +237,8 @@ fn start_in(mut c: Command, args: &[&str], dir: &Path, r: &OwnedFd, err: &Path) 
         .arg(dir)
         .stdin(Stdio::from(r.try_clone().expect("dup")))
         .stdout(Stdio::null())
-        .stderr(Stdio::from(e))
-        .spawn()
-        .expect("spawn svlogd")
+        .stderr(Stdio::from(e));
+    c
 }
 
 /// Waits (polling) for `c` to exit; its exit code, or -signal; None on
@@ -886,14 +890,34 @@ const STEP: u64 = 256 * 1024;
 const PAGE: u64 = 4096;
 
 fn limited(bin: &Path, limit: u64) -> Command {
-    let mut c = Command::new("prlimit");
-    c.arg(format!("--as={limit}:{limit}")).arg("--").arg(bin);
+    use std::os::unix::process::CommandExt;
+    let mut c = Command::new(bin);
+    // SAFETY: setrlimit is a plain system call, safe between fork and exec.
+    unsafe {
+        c.pre_exec(move || {
+            let l = rustix::process::Rlimit {
+                current: Some(limit),
+                maximum: Some(limit),
+            };
+            rustix::process::setrlimit(rustix::process::Resource::As, l)?;
+            Ok(())
+        });
+    }
     c
 }
 
-/// How svlogd ended under `limit` with 100 lines to log: exit code (or
-/// -signal), first line on standard error, and lines logged.
-fn under(bin: &Path, base: &Path, limit: u64) -> (Option<i32>, String, u64) {
+/// How svlogd under `limit` with 100 lines to log ended.
+enum Under {
+    /// It never ran its own code: exec refused or the kernel could not
+    /// load it (see runit_tests::exec_probe), or the dynamic loader gave
+    /// up (127).
+    NotStarted,
+    /// Exit code (or -signal; None: hung), first line on standard error,
+    /// lines logged.
+    Ran(Option<i32>, String, u64),
+}
+
+fn under(bin: &Path, base: &Path, limit: u64) -> Under {
     let d = log_dir(base, "");
     let err = base.join("probe-err");
     let _ = std::fs::remove_file(&err);
@@ -903,24 +927,24 @@ fn under(bin: &Path, base: &Path, limit: u64) -> (Option<i32>, String, u64) {
     }
     drop(w);
     let mut reap = Reaper::new();
-    let mut c = start_in(limited(bin, limit), &[], &d, &r, &err);
+    let c = prepare(limited(bin, limit), &[], &d, &r, &err);
+    let mut c = match runit_tests::exec_probe::spawn_seeing_exec(c) {
+        runit_tests::exec_probe::Exec::Loaded(c) => c,
+        _ => return Under::NotStarted,
+    };
     let code = wait_exit(&mut c, Duration::from_secs(3));
     reap.child(c);
+    if code == Some(127) {
+        return Under::NotStarted;
+    }
     let said = std::fs::read_to_string(&err).unwrap_or_default();
     let said = said.lines().next().unwrap_or("").to_string();
-    (code, said, count(&d, 100).distinct)
+    Under::Ran(code, said, count(&d, 100).distinct)
 }
 
 /// Whether svlogd logs 100 lines and exits 0 under `limit`.
 fn starts_under(bin: &Path, base: &Path, limit: u64) -> bool {
-    let (code, _, n) = under(bin, base, limit);
-    code == Some(0) && n == 100
-}
-
-/// The program never ran its own code: prlimit's exec refused, or the
-/// dynamic loader gave up (127).
-fn not_started(code: Option<i32>, said: &str) -> bool {
-    code == Some(127) || said.starts_with("prlimit: failed to execute")
+    matches!(under(bin, base, limit), Under::Ran(Some(0), _, 100))
 }
 
 fn rlimit_one(bin: &Path, tag: &str, n: u64) -> Result<Res, String> {
@@ -953,10 +977,9 @@ fn rlimit_one(bin: &Path, tag: &str, n: u64) -> Result<Res, String> {
     let mut signals = 0;
     let mut limit = min - PAGE;
     for _ in 0..256 {
-        let (code, said, _) = under(bin, &sc.0, limit);
-        if not_started(code, &said) {
+        let Under::Ran(code, said, _) = under(bin, &sc.0, limit) else {
             break;
-        }
+        };
         let e = match code {
             Some(c) if c < 0 => {
                 signals += 1;
