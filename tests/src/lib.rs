@@ -22,6 +22,7 @@ use rustix::fs::{Mode, OFlags};
 pub use supervise_proto;
 
 pub mod exec_probe;
+pub mod memlimit;
 
 /// Name of the environment variable that tags a sandbox's processes.
 pub const TAG_VAR: &str = "RUNIT_RS_TEST_TAG";

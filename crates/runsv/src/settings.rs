@@ -4,7 +4,7 @@
 //! cannot be used is a warning in runsv's words and the setting is left
 //! out; the service starts anyway.
 
-use std::cell::RefCell;
+use std::sync::{Mutex, MutexGuard};
 
 use rustix::fs::{lstat, stat, FileType, Stat};
 use rustix::io::Errno;
@@ -18,7 +18,6 @@ use crate::msg::Messages;
 /// changes its ctime, so while the directory's stamp stays what it was
 /// when a name was missing, the name is still missing. Present files are
 /// read every time (a changed content does not show in the directory).
-#[derive(Default)]
 struct Absent {
     /// The directory's stamp at the last [`refresh`], when trustworthy.
     stamp: Option<DirStamp>,
@@ -40,9 +39,22 @@ struct DirStamp {
 /// proves nothing and nothing is cached.
 const SETTLED_NS: i128 = 100_000_000;
 
-thread_local! {
-    /// Index 0: the service directory, 1: log/.
-    static ABSENT: RefCell<[Absent; 2]> = RefCell::default();
+impl Absent {
+    const NONE: Absent = Absent {
+        stamp: None,
+        names: Vec::new(),
+    };
+}
+
+/// Index 0: the service directory, 1: log/. A static rather than a
+/// thread-local (runsv has one thread): with musl, thread-locals beyond
+/// libc's small built-in block are mapped before main without a check,
+/// which a tight RLIMIT_AS turns into a crash (the multicall binary
+/// carries every program's).
+static ABSENT: Mutex<[Absent; 2]> = Mutex::new([Absent::NONE, Absent::NONE]);
+
+fn absent() -> MutexGuard<'static, [Absent; 2]> {
+    ABSENT.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn slot(path: &str) -> usize {
@@ -79,33 +91,29 @@ pub fn refresh(prefix: &str) {
         .ok()
         .map(|st| stamp_of(&st))
         .filter(|s| settled(s, now));
-    ABSENT.with(|a| {
-        let a = &mut a.borrow_mut()[slot(prefix)];
-        if a.stamp != stamp || stamp.is_none() {
-            a.names.clear();
-        }
-        a.stamp = stamp;
-    });
+    let a = &mut absent()[slot(prefix)];
+    if a.stamp != stamp || stamp.is_none() {
+        a.names.clear();
+    }
+    a.stamp = stamp;
 }
 
 /// Whether setting file `path` was absent under the directory's current
 /// stamp (so need not be looked up again).
 pub fn known_absent(path: &str) -> bool {
-    ABSENT.with(|a| {
-        let a = &a.borrow()[slot(path)];
-        a.stamp.is_some() && a.names.iter().any(|n| n == path)
-    })
+    let a = &absent()[slot(path)];
+    a.stamp.is_some() && a.names.iter().any(|n| n == path)
 }
 
 /// Setting file `path` was not found. It is remembered only when there
 /// is no name at all (a dangling symlink's target may appear without the
 /// directory changing).
 pub fn saw_absent(path: &str) {
-    let trusted = ABSENT.with(|a| a.borrow()[slot(path)].stamp.is_some());
+    let trusted = absent()[slot(path)].stamp.is_some();
     if !trusted || known_absent(path) || !matches!(lstat(path), Err(Errno::NOENT)) {
         return;
     }
-    ABSENT.with(|a| a.borrow_mut()[slot(path)].names.push(path.to_string()));
+    absent()[slot(path)].names.push(path.to_string());
 }
 
 /// The contents of setting file `name` (a path relative to the service

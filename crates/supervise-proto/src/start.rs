@@ -92,7 +92,11 @@ macro_rules! c_main {
 /// supervisor seeing exit 111 retries where a signal looks like a crash.
 /// Only the message and `_exit` run on that path: nothing that allocates.
 /// Allocations meant to fail softly (`try_reserve`) go inside
-/// [`fallibly`], where a failure is returned as usual.
+/// [`fallibly`], where a failure is returned as usual. Once a program
+/// holds data it must not lose (svlogd, after its first read), it calls
+/// [`nomem_pause`]: a failure then prints that message, sleeps three
+/// seconds and tries again, as runit's svlogd pauses, so the data waits
+/// for memory instead of dying with the process.
 ///
 /// The message is the one given (`#[global_allocator] static A: NomemExit
 /// = NomemExit(b"svlogd: fatal: out of memory.\n");` in a main.rs), or the
@@ -122,8 +126,32 @@ impl NomemExit {
         unsafe { std::slice::from_raw_parts(p, MESSAGE_LEN.load(SeqCst)) }
     }
 
-    fn check(&self, p: *mut u8) -> *mut u8 {
-        if p.is_null() && FALLIBLE.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+    /// `alloc()`'s result, or what the failure calls for: a retry after a
+    /// pause (see [`nomem_pause`]), or the message and exit 111.
+    fn check(&self, mut alloc: impl FnMut() -> *mut u8) -> *mut u8 {
+        use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+        loop {
+            let p = alloc();
+            if !p.is_null() || FALLIBLE.load(Relaxed) != 0 {
+                return p;
+            }
+            let pause = PAUSE.load(SeqCst);
+            if !pause.is_null() {
+                // SAFETY: PAUSE and PAUSE_LEN come from one &'static [u8].
+                let msg = unsafe { std::slice::from_raw_parts(pause, PAUSE_LEN.load(SeqCst)) };
+                let _ = rustix::io::write(rustix::stdio::stderr(), msg);
+                let mut t = rustix::time::Timespec {
+                    tv_sec: 3,
+                    tv_nsec: 0,
+                };
+                // A signal cuts the sleep short; the rest is slept.
+                while let rustix::thread::NanosleepRelativeResult::Interrupted(left) =
+                    rustix::thread::nanosleep(&t)
+                {
+                    t = left;
+                }
+                continue;
+            }
             let msg = self.message();
             if !msg.is_empty() {
                 let _ = rustix::io::write(rustix::stdio::stderr(), msg);
@@ -131,9 +159,22 @@ impl NomemExit {
                 // or stdio flushing, so nothing that might allocate runs.
                 unsafe { libc::_exit(111) }
             }
+            return p;
         }
-        p
     }
+}
+
+static PAUSE: std::sync::atomic::AtomicPtr<u8> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+static PAUSE_LEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// From now on [`NomemExit`] meets a failed allocation by printing `msg`,
+/// sleeping three seconds and trying again, forever (single-threaded
+/// programs only: the pause stops the whole program).
+pub fn nomem_pause(msg: &'static [u8]) {
+    use std::sync::atomic::Ordering::SeqCst;
+    PAUSE_LEN.store(msg.len(), SeqCst);
+    PAUSE.store(msg.as_ptr().cast_mut(), SeqCst);
 }
 
 /// Open [`fallibly`] calls (a count, as they may nest; process-wide, which
@@ -151,19 +192,21 @@ pub fn fallibly<T>(f: impl FnOnce() -> T) -> T {
 }
 
 // SAFETY: every call goes to the system allocator with the caller's
-// arguments; a null result ends the process instead of being returned.
+// arguments (a failed realloc leaves the block as it was, so trying it
+// again is sound); a null result is retried or ends the process instead
+// of being returned, unless inside `fallibly`.
 unsafe impl std::alloc::GlobalAlloc for NomemExit {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        self.check(unsafe { std::alloc::System.alloc(layout) })
+        self.check(|| unsafe { std::alloc::System.alloc(layout) })
     }
     unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
-        self.check(unsafe { std::alloc::System.alloc_zeroed(layout) })
+        self.check(|| unsafe { std::alloc::System.alloc_zeroed(layout) })
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
         unsafe { std::alloc::System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
-        self.check(unsafe { std::alloc::System.realloc(ptr, layout, new) })
+        self.check(|| unsafe { std::alloc::System.realloc(ptr, layout, new) })
     }
 }
 

@@ -30,6 +30,11 @@ use rustix::process::Signal;
 /// main.rs's allocator says it (see `supervise_proto::start::NomemExit`).
 pub const NOMEM: &[u8] = b"svlogd: fatal: out of memory.\n";
 
+/// What svlogd prints when memory runs out once it holds input: it
+/// sleeps three seconds and tries again, as runit's does, so no line it
+/// took from the pipe is lost with the process.
+pub const NOMEM_PAUSE: &[u8] = b"svlogd: pausing: out of memory.\n";
+
 /// Runs svlogd with `argv` (including argv[0]); returns the exit code.
 pub fn main_with(argv: Vec<OsString>) -> i32 {
     let argv0 = argv

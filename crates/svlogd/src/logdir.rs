@@ -135,7 +135,9 @@ impl LogDir {
     /// Opens (or re-opens after HUP) the directory: lock, config,
     /// `current`. Prints runit's warning and returns false when the
     /// directory cannot be used.
-    pub fn open(&mut self) -> bool {
+    /// `first`: at start-up, when a failure to allocate the output buffer
+    /// ends svlogd (no input is taken yet) instead of being lived with.
+    pub fn open(&mut self, first: bool) -> bool {
         let name = self.name.clone();
         // Non-blocking, as runit opens every file: a FIFO in the
         // directory's place must not block us here.
@@ -223,12 +225,21 @@ impl LogDir {
         self.out.clear();
         // One allocation, sized so that queueing up to FLUSH_AT plus one
         // line never reallocates; for a huge -l the buffer grows instead
-        // with the lines that come.
-        if let Some(n) = (self.line_max as usize)
+        // with the lines that come. At start-up at least FLUSH_AT must be
+        // had; later, a buffer that cannot grow is written out sooner
+        // (`write::queue`).
+        let want = (self.line_max as usize)
             .checked_mul(2)
-            .and_then(|n| n.checked_add(FLUSH_AT + 1024))
+            .and_then(|n| n.checked_add(FLUSH_AT + 1024));
+        let reserve = |out: &mut Vec<u8>, n: usize| {
+            out.capacity() >= n
+                || supervise_proto::start::fallibly(|| out.try_reserve_exact(n)).is_ok()
+        };
+        if !want.is_some_and(|n| reserve(&mut self.out, n))
+            && !reserve(&mut self.out, FLUSH_AT + 1024)
+            && first
         {
-            let _ = supervise_proto::start::fallibly(|| self.out.try_reserve_exact(n));
+            msg::fatalx("out of memory.");
         }
         self.open = Some(Open {
             dir,

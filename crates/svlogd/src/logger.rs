@@ -123,11 +123,12 @@ impl Logger {
     }
 
     /// Closes and reopens every directory; exits 111 when none works.
-    fn reopen(&mut self) {
+    /// `first`: at start-up, before any input was read.
+    fn reopen(&mut self, first: bool) {
         let mut ok = false;
         for d in self.dirs.iter_mut() {
             d.close();
-            if d.open() {
+            if d.open(first) {
                 ok = true;
             }
         }
@@ -157,7 +158,7 @@ impl Logger {
         }
         if signals::take(&signals::HUP) {
             msg::info(&[b"sighangup received."]);
-            self.reopen();
+            self.reopen(false);
         }
         // TERM stays set (see `msg::stopping`).
         if !self.exiting && msg::stopping() {
@@ -227,7 +228,11 @@ impl Logger {
     }
 
     pub fn run(&mut self) -> i32 {
-        self.reopen();
+        self.reopen(true);
+        // Everything the logging itself needs is allocated by now (the
+        // input buffer, each directory's output buffer); from the first
+        // read on, what svlogd holds must wait for memory, not die.
+        supervise_proto::start::nomem_pause(crate::NOMEM_PAUSE);
         let mut woken = true;
         loop {
             self.handle_signals(woken);

@@ -890,19 +890,10 @@ const STEP: u64 = 256 * 1024;
 const PAGE: u64 = 4096;
 
 fn limited(bin: &Path, limit: u64) -> Command {
-    use std::os::unix::process::CommandExt;
     let mut c = Command::new(bin);
-    // SAFETY: setrlimit is a plain system call, safe between fork and exec.
-    unsafe {
-        c.pre_exec(move || {
-            let l = rustix::process::Rlimit {
-                current: Some(limit),
-                maximum: Some(limit),
-            };
-            rustix::process::setrlimit(rustix::process::Resource::As, l)?;
-            Ok(())
-        });
-    }
+    // The hard limit stays unlimited, so that an svlogd pausing for
+    // memory can be given more (see `rlimit_one`).
+    runit_tests::memlimit::limit(&mut c, limit, None);
     c
 }
 
@@ -1043,6 +1034,26 @@ fn rlimit_one(bin: &Path, tag: &str, n: u64) -> Result<Res, String> {
         &r,
         &err.with_file_name("err-at"),
     );
+    // Rotations need memory after lines were taken: svlogd may pause
+    // ("pausing: out of memory.", runit's behaviour) holding them; it is
+    // then given memory (the limit raised) and must lose none.
+    let t = Instant::now();
+    let mut paused = false;
+    while !f.is_finished() && t.elapsed() < LIMIT {
+        if !paused
+            && stderr_count(
+                &err.with_file_name("err-at"),
+                "svlogd: pausing: out of memory.",
+            ) > 0
+        {
+            paused = true;
+            let _ = runit_tests::memlimit::lift(c.id());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if !f.is_finished() {
+        probe::signal(c.id(), Signal::KILL);
+    }
     let _ = f.join();
     let at = wait_exit(&mut c, LIMIT);
     reap.child(c);
@@ -1051,7 +1062,7 @@ fn rlimit_one(bin: &Path, tag: &str, n: u64) -> Result<Res, String> {
     let lost = cnt.lost_of(0..n) - u64::from(!cnt.seen[big as usize]);
     let long_ok = cnt.other.contains(&(100 * 1024 + 1));
     let t = format!(
-        "starts at {} kB; the pages below, to the loader's failure: {}; 1 page below: exit {} \"{}\", {} lines taken; at {} kB: {} lost of {}, {} dup, 100 kB line {}; exit {}",
+        "starts at {} kB; the pages below, down to where it no longer starts: {}; 1 page below: exit {} \"{}\", {} lines taken; at {} kB: {}{} lost of {}, {} dup, 100 kB line {}; exit {}",
         fmt_n(min / 1024),
         ends,
         match below {
@@ -1062,6 +1073,11 @@ fn rlimit_one(bin: &Path, tag: &str, n: u64) -> Result<Res, String> {
         said,
         took,
         fmt_n(coarse / 1024),
+        if paused {
+            "paused for memory, went on when the limit was raised; "
+        } else {
+            ""
+        },
         lost,
         fmt_n(n - 1),
         cnt.dup,

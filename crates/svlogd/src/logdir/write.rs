@@ -22,7 +22,7 @@ impl LogDir {
         let len: usize = parts.iter().map(|p| p.len()).sum();
         if self.limits.fits_plainly(self.size, len, ends_line) {
             for p in parts {
-                self.out.extend_from_slice(p);
+                self.queue(p);
             }
             self.size += len as u64;
         } else {
@@ -42,7 +42,7 @@ impl LogDir {
                     self.rotate();
                 }
                 let n = self.limits.room(self.size, p.len());
-                self.out.extend_from_slice(&p[..n]);
+                self.queue(&p[..n]);
                 self.size += n as u64;
                 p = &p[n..];
                 any = true;
@@ -53,17 +53,56 @@ impl LogDir {
         }
     }
 
+    /// Adds `p` to the bytes queued for `current`. Where the buffer cannot
+    /// grow (memory is short), what it holds is written first, and a part
+    /// larger than the whole buffer is written directly: the lines go to
+    /// disk sooner instead of svlogd waiting for memory.
+    #[inline]
+    fn queue(&mut self, p: &[u8]) {
+        if self.out.capacity() - self.out.len() < p.len()
+            && supervise_proto::start::fallibly(|| self.out.try_reserve(p.len())).is_err()
+        {
+            self.flush();
+            if self.out.capacity() < p.len() {
+                self.write_all(p);
+                return;
+            }
+        }
+        self.out.extend_from_slice(p);
+    }
+
     /// Writes everything queued to `current`, retrying as runit does on
     /// failure (and deleting old files on a full disk when `N` < `n`).
     pub fn flush(&mut self) {
+        if self.open.is_none() {
+            // Nowhere to write (cannot happen: a closed directory gets no
+            // lines); keep the bytes rather than lose them.
+            return;
+        }
+        let out = std::mem::take(&mut self.out);
+        self.write_all(&out);
+        self.out = out;
+        self.out.clear();
+        if self.unsynced >= WRITEBACK_AT {
+            self.start_writeback();
+        }
+        if self.out.capacity() > 4 * FLUSH_AT {
+            // A new, smaller buffer rather than shrink_to: a failed
+            // reallocation there would end the process; here it leaves a
+            // buffer that `queue` lives without.
+            self.out = Vec::new();
+            let _ = supervise_proto::start::fallibly(|| self.out.try_reserve_exact(2 * FLUSH_AT));
+        }
+    }
+
+    /// Writes `bytes` to `current`, pausing and retrying on failure.
+    fn write_all(&mut self, bytes: &[u8]) {
         let mut done = 0;
-        while done < self.out.len() {
+        while done < bytes.len() {
             let Some(o) = &self.open else {
-                // Nowhere to write (cannot happen: a closed directory gets
-                // no lines); keep the bytes rather than lose them.
                 return;
             };
-            match rustix::io::write(&o.cur, &self.out[done..]) {
+            match rustix::io::write(&o.cur, &bytes[done..]) {
                 Ok(n) => {
                     done += n;
                     self.unsynced += n;
@@ -76,13 +115,6 @@ impl LogDir {
                 }
                 Err(e) => msg::pause2("unable to write to current", &self.name, e),
             }
-        }
-        self.out.clear();
-        if self.unsynced >= WRITEBACK_AT {
-            self.start_writeback();
-        }
-        if self.out.capacity() > 4 * FLUSH_AT {
-            self.out.shrink_to(2 * FLUSH_AT);
         }
     }
 
