@@ -34,9 +34,8 @@ PERSONALITIES = envdir envuidgid pgrphack setlock setuidgid softlimit
 TARGET_DIR = $(or $(CARGO_TARGET_DIR),target)
 RELEASE = $(TARGET_DIR)/release
 TRIPLE  ?= $(shell rustc -vV | sed -n 's/^host: //p')
-STATIC  = $(TARGET_DIR)/$(TRIPLE)/release
 
-.PHONY: all musl-bins check check-libc check-multicall demo bench soak fuzz install install-files uninstall static multicall clean settings
+.PHONY: all musl-bins check check-libc check-multicall check-static demo bench soak fuzz install install-files uninstall static multicall clean settings
 
 # Linked statically (glibc, crt-static) in the release build: runsv runs
 # once per service for the machine's whole life, and static linking saves
@@ -96,9 +95,9 @@ endif
 # RUNSV_PIE=yes) and copied to OUT.
 musl-bins:
 	for p in $(MUSL_BINS); do \
-	  $(CARGO) rustc -q --release -p $$p --bin $$p --target $(MUSL) -- \
+	  RUSTFLAGS="$(S_RUST)" $(S_CARGO) rustc -q $(S_ZFLAGS) --release -p $$p --bin $$p --target $(MUSL) -- \
 	    $$([ $$p = runsv ] && echo "$(RUNSV_FLAGS)") || exit 1; \
-	  cp "$(TARGET_DIR)/$(MUSL)/release/$$p" "$(OUT)/$$p" || exit 1; \
+	  cp "$(S_OUT)/$(MUSL)/release/$$p" "$(OUT)/$$p" || exit 1; \
 	done
 
 settings:
@@ -180,31 +179,66 @@ uninstall:
 	for m in docs/man/*.8; do rm -f "$(DESTDIR)$(MANDIR)/man8/$${m##*/}"; done
 
 # Every program linked statically and stripped, in dist/: with musl when
-# RUNIT_LIBC is musl (all but chpst, which keeps a static glibc for NSS:
-# a musl chpst would read only /etc/passwd and /etc/group, not the LDAP,
-# sssd or systemd users an nsswitch.conf names; a static glibc loads
-# those modules at run time from the system's glibc of the same version),
-# else all with a static glibc. runsv, sv: as make all builds them.
+# RUNIT_LIBC is musl, else with a static glibc (but chpst, dynamic). runsv, sv, svlogd: as make
+# all builds them. chpst is musl too: it then reads users and groups from
+# /etc/passwd and /etc/group only, not the LDAP, sssd or systemd users an
+# nsswitch.conf names (make all's chpst, dynamic glibc, does); a static
+# glibc chpst loads those modules into a static program, which crashed
+# (SIGSEGV) on an unknown user with "passwd: files systemd".
 # utmpset built with musl keeps to glibc's record layout on a glibc host
 # (feature glibc-utmp): the files are the system's, whatever utmpset links.
-STATIC_MUSL = $(filter-out chpst,$(BIN_PROGS) $(SBIN_PROGS))
+#
+# STATIC_STD=rebuilt builds them with Rust's standard library rebuilt
+# for them (nightly: -Z build-std, installed when missing) and panics
+# aborting at once: each program then carries only the parts of std it
+# uses, not the prebuilt runtime's formatting, panic hook and backtrace
+# symbolizer (~390 kB a program). The price: a bug that panics dies of
+# SIGILL without a message. `make check-static` tests dist/.
+STATIC_STD ?= prebuilt
+ifeq ($(STATIC_STD),rebuilt)
+S_CARGO  = $(CARGO) +nightly
+S_OUT    = $(TARGET_DIR)/std-rebuilt
+S_ZFLAGS = -Z build-std=std,panic_abort --target-dir $(S_OUT)
+S_RUST   = -Zunstable-options -Cpanic=immediate-abort
+S_SETUP  = { rustup run nightly rustc --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal; } && \
+	rustup component add rust-src --toolchain nightly && rustup target add $(MUSL) --toolchain nightly
+else
+S_CARGO  = $(CARGO)
+S_OUT    = $(TARGET_DIR)
+S_ZFLAGS =
+S_RUST   =
+S_SETUP  = :
+endif
 GLIBC_UTMP  = $(if $(filter %-linux-gnu,$(TRIPLE)),--features utmpset/glibc-utmp)
 MULTI_UTMP  = $(if $(GLIBC_UTMP),--features glibc-utmp)
 static:
+	$(S_SETUP)
+	rm -rf dist && mkdir -p dist
 ifeq ($(RUNIT_LIBC),musl)
-	$(CARGO) build --release --workspace --bins --target $(MUSL) $(GLIBC_UTMP) \
-	  --exclude chpst --exclude multicall --exclude xtask --exclude runit-tests
-	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release -p chpst --bin chpst --target $(TRIPLE)
-	mkdir -p dist
-	for p in $(STATIC_MUSL); do cp "$(TARGET_DIR)/$(MUSL)/release/$$p" dist/ && strip dist/$$p || exit 1; done
-	cp "$(STATIC)/chpst" dist/ && strip dist/chpst
+	RUSTFLAGS="$(S_RUST)" $(S_CARGO) build $(S_ZFLAGS) --release --workspace --bins --target $(MUSL) $(GLIBC_UTMP) \
+	  --exclude multicall --exclude xtask --exclude runit-tests
+	for p in $(BIN_PROGS) $(SBIN_PROGS); do cp "$(S_OUT)/$(MUSL)/release/$$p" dist/ && strip dist/$$p || exit 1; done
 	$(MAKE) --no-print-directory musl-bins OUT=dist
 else
-	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --workspace --bins --target $(TRIPLE)
-	mkdir -p dist
-	for p in $(BIN_PROGS) $(SBIN_PROGS); do cp "$(STATIC)/$$p" dist/ && strip dist/$$p || exit 1; done
+	RUSTFLAGS="-C target-feature=+crt-static $(S_RUST)" $(S_CARGO) build $(S_ZFLAGS) --release --workspace --bins --target $(TRIPLE) \
+	  --exclude chpst --exclude multicall --exclude xtask --exclude runit-tests
+	RUSTFLAGS="$(S_RUST)" $(S_CARGO) build $(S_ZFLAGS) --release -p chpst --bin chpst --target $(TRIPLE)
+	for p in $(BIN_PROGS) $(SBIN_PROGS); do cp "$(S_OUT)/$(TRIPLE)/release/$$p" dist/ && strip dist/$$p || exit 1; done
 endif
-	ls -l dist
+	ls -l dist && du -cb dist/* | tail -1
+
+# The end-to-end tests, run against dist/ (built with the STATIC_STD
+# given), the personalities as links to its chpst. Not part of make check.
+SMIX = $(TARGET_DIR)/static-mix
+check-static: static
+	$(CARGO) build -p runit-tests --bins
+	rm -rf "$(SMIX)" && mkdir -p "$(SMIX)" && cp dist/* "$(SMIX)/"
+	for p in $(PERSONALITIES); do ln -s chpst "$(SMIX)/$$p" || exit 1; done
+	for f in tests/src/bin/*.rs; do \
+	  b=$$(basename "$$f" .rs); ln -f "$(TARGET_DIR)/debug/$$b" "$(SMIX)/$$b" || exit 1; \
+	done
+	RUNIT_RS_BIN_DIR="$(abspath $(SMIX))" RUNIT_RS_REQUIRE_REFERENCE=1 \
+	  $(CARGO) test -p runit-tests --no-fail-fast
 
 # One static musl binary, runit-rs, for every program (see
 # crates/multicall), built for size (profile multicall), and a symlink
