@@ -125,3 +125,12 @@ proptest! {
         chpst_props::command_line(&b);
     }
 }
+
+/// Inputs the generators found once, kept so that every run tries them.
+#[test]
+fn found_inputs() {
+    // A cgroup file holding the root of the hierarchy.
+    for b in [&b"/"[..], b"//", b"/a/", b"/\n"] {
+        proto::runsv_settings(b);
+    }
+}
