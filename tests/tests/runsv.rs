@@ -1027,3 +1027,28 @@ fn a_client_reaching_runsv_finds_its_status_written() {
         sb.assert_no_leaks();
     }
 }
+
+/// supervise/ok that cannot be opened, with nothing to start (a `down`
+/// file): runit's message and exit code, though ours opens ok only at its
+/// first status write (compared with runit's runsv).
+#[test]
+fn an_ok_that_cannot_be_opened_is_fatal_before_any_start() {
+    let Some(r) = reference() else { return };
+    for runsv in [bin("runsv"), r.runit("runsv")] {
+        let sb = Sandbox::new();
+        let d = sb.join("svc");
+        make_service(&d, SLEEP_RUN);
+        std::fs::write(d.join("down"), "").unwrap();
+        std::fs::create_dir(d.join("supervise")).unwrap();
+        std::os::unix::fs::symlink("nowhere", d.join("supervise/ok")).unwrap();
+        assert_eq!(
+            runsv_once(&sb, &runsv, &["svc"]),
+            (
+                Some(111),
+                "runsv svc: fatal: unable to read supervise/ok: file does not exist\n".into()
+            ),
+            "{}",
+            runsv.display()
+        );
+    }
+}
