@@ -2,7 +2,7 @@
 //! scripts, the log pipe, robustness. Where runit 2.1.2 is the truth, the
 //! same scenario runs against the reference runsv and results are compared.
 
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -973,5 +973,82 @@ fn a_restart_after_a_death_leaves_runits_files() {
     assert_eq!(seen[0].2, "finish\n");
     if seen.len() == 2 {
         assert_eq!(seen[0], seen[1], "ours, then runit's");
+    }
+}
+
+/// runsv writes its first status after ./run's fork and opens
+/// supervise/ok only after that write: a client that reaches runsv (opens
+/// ok for writing, as sv does) must find the status record there, with
+/// both a fresh supervise/ and one left by an earlier runsv (whose stale
+/// record must not be what it reads). Runs against runit's runsv too.
+#[test]
+fn a_client_reaching_runsv_finds_its_status_written() {
+    let mut suites = vec![Suite::ours()];
+    if let Some(r) = reference() {
+        suites.push(Suite::theirs(r));
+    }
+    for suite in suites {
+        let mut sb = Sandbox::new();
+        let d = sb.join("svc");
+        make_service(&d, SLEEP_RUN);
+        for round in 0..20 {
+            // Every other round keeps the files of the round before.
+            if round % 2 == 0 {
+                let _ = std::fs::remove_dir_all(d.join("supervise"));
+            }
+            let before = std::time::SystemTime::now();
+            let runsv = start_runsv(&mut sb, &suite.runsv, &d);
+            let ok = d.join("supervise/ok");
+            let t = Instant::now();
+            let reached = loop {
+                let open = std::fs::OpenOptions::new()
+                    .write(true)
+                    .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+                    .open(&ok);
+                if open.is_ok() {
+                    break true;
+                }
+                if t.elapsed() > Duration::from_secs(10) {
+                    break false;
+                }
+                std::hint::spin_loop();
+            };
+            assert!(reached, "{}: supervise/ok never opened", suite.name);
+            let st = std::fs::metadata(d.join("supervise/status"));
+            assert!(
+                st.as_ref().is_ok_and(|m| m.len() == 20
+                    && m.modified().unwrap() >= before - Duration::from_millis(20)),
+                "{} round {round}: ok opened before this runsv's status was written: {st:?}",
+                suite.name
+            );
+            wait_running(&d);
+            stop_runsv(&mut sb, runsv, &d).expect("runsv exits on x");
+        }
+        sb.assert_no_leaks();
+    }
+}
+
+/// supervise/ok that cannot be opened, with nothing to start (a `down`
+/// file): runit's message and exit code, though ours opens ok only at its
+/// first status write (compared with runit's runsv).
+#[test]
+fn an_ok_that_cannot_be_opened_is_fatal_before_any_start() {
+    let Some(r) = reference() else { return };
+    for runsv in [bin("runsv"), r.runit("runsv")] {
+        let sb = Sandbox::new();
+        let d = sb.join("svc");
+        make_service(&d, SLEEP_RUN);
+        std::fs::write(d.join("down"), "").unwrap();
+        std::fs::create_dir(d.join("supervise")).unwrap();
+        std::os::unix::fs::symlink("nowhere", d.join("supervise/ok")).unwrap();
+        assert_eq!(
+            runsv_once(&sb, &runsv, &["svc"]),
+            (
+                Some(111),
+                "runsv svc: fatal: unable to read supervise/ok: file does not exist\n".into()
+            ),
+            "{}",
+            runsv.display()
+        );
     }
 }

@@ -58,7 +58,7 @@ impl Deaths {
 /// about a history this one does not have: it is replaced by the empty
 /// record. A service that never had one gets none.
 pub fn create(s: &mut Service, msg: &Messages) {
-    s.deaths.exits.create(msg);
+    s.deaths.exits.create();
     if std::path::Path::new(s.xstatus_path()).exists() {
         s.write_xstatus(msg);
     }

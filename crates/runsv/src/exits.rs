@@ -54,10 +54,11 @@ impl Exits {
         }
     }
 
-    /// Writes the empty list, when runsv starts: the file exists for every
-    /// service from then on, and counts deaths since this runsv started.
-    pub fn create(&self, msg: &Messages) {
-        self.write(msg);
+    /// The empty list, when runsv starts: written at the first flush
+    /// (with the first status), the file exists for every service from
+    /// then on and counts deaths since this runsv started.
+    pub fn create(&mut self) {
+        self.dirty = true;
     }
 
     /// At each start of ./run: the number of records to keep (s6's

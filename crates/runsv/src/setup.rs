@@ -99,15 +99,34 @@ pub fn control_fifo(svc: &mut Service, msg: &Messages) -> Result<(), i32> {
 /// The ok FIFO, held open for reading so clients can tell runsv is here.
 /// As in runit, whatever is there is opened (a directory too, which only
 /// makes runsv unreachable for clients); only a failed open is fatal.
-pub fn ok_fifo(svc: &mut Service, msg: &Messages) -> Result<(), i32> {
+/// Makes the ok FIFO unless it exists (as in runit, a failure here shows
+/// only when it is opened). With no reader yet, clients still find runsv
+/// not running.
+pub fn make_ok(files: &SuperviseFiles) {
+    let _ = mkfifoat(CWD, files.ok, Mode::from_raw_mode(0o600));
+}
+
+/// Opens the ok FIFO made by [`make_ok`]. A failure is fatal (runit's
+/// exit 111) when `fatal`, else a warning.
+pub fn ok_fifo(svc: &mut Service, fatal: bool, msg: &Messages) -> Result<(), i32> {
+    if svc.ok_fd.is_some() {
+        return Ok(());
+    }
     let path = svc.files.ok;
-    let _ = mkfifoat(CWD, path, Mode::from_raw_mode(0o600));
     let fd = open(
         path,
         OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .map_err(|e| msg.fatal(&format!("unable to read {path}"), e))?;
+    .map_err(|e| {
+        let what = format!("unable to read {path}");
+        if fatal {
+            msg.fatal(&what, e)
+        } else {
+            msg.warn(&what, e);
+            111
+        }
+    })?;
     svc.ok_fd = Some(fd);
     Ok(())
 }

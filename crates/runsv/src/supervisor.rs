@@ -48,6 +48,11 @@ pub struct Supervisor {
     /// restarts.
     log_pipe: Option<(OwnedFd, OwnedFd)>,
     signals: Signals,
+    /// The ok FIFOs are still to be opened (after the first status write).
+    ok_pending: bool,
+    /// Opening them failed before anything was started: runsv exits
+    /// with this code, as runit's does.
+    fatal: Option<i32>,
 }
 
 impl Supervisor {
@@ -92,18 +97,27 @@ impl Supervisor {
             setup::make_supervise_dir(&LOG_FILES, &msg)?;
             l.lock_fd = Some(setup::lock(&LOG_FILES, true, &msg)?);
         }
+        // The first status record (and the empty exit list) is written at
+        // the first round's flush, after ./run's fork: runit writes "down"
+        // here and replaces it right after its fork, and on a file system
+        // that hunts past recently freed inodes (ext4 without a journal)
+        // those replaced files made every file creation of a fan-out
+        // slower. The ok FIFO is opened only after that write, so no
+        // client reaches this runsv before its status exists (until then
+        // it is "not running", as in runit's own start).
         setup::control_fifo(&mut main, &msg)?;
-        main.write_status(&msg);
+        main.mark_status();
         deaths::create(&mut main, &msg);
         if let Some(l) = log.as_mut() {
             setup::control_fifo(l, &msg)?;
-            l.write_status(&msg);
+            l.mark_status();
             deaths::create(l, &msg);
         }
-        setup::ok_fifo(&mut main, &msg)?;
-        if let Some(l) = log.as_mut() {
-            setup::ok_fifo(l, &msg)?;
+        setup::make_ok(&MAIN_FILES);
+        if log.is_some() {
+            setup::make_ok(&LOG_FILES);
         }
+        // The groups get their access before ./run starts, as before.
         let access = Access::read("", None, &msg);
         setup::grant(&MAIN_FILES, &access, &msg);
         if log.is_some() {
@@ -115,7 +129,23 @@ impl Supervisor {
             log,
             log_pipe,
             signals,
+            ok_pending: true,
+            fatal: None,
         })
+    }
+
+    /// Opens the ok FIFOs once the first status is on disk (runit's
+    /// order: status, then ok).
+    fn open_ok(&mut self) -> Result<(), i32> {
+        let msg = self.msg.clone();
+        // Nothing started yet: runit's fatal error. Once ./run runs (it is
+        // forked before this), a warning, and the next flush tries again.
+        let fatal = self.main.pid == 0 && self.log.as_ref().is_none_or(|l| l.pid == 0);
+        setup::ok_fifo(&mut self.main, fatal, &msg)?;
+        if let Some(l) = self.log.as_mut() {
+            setup::ok_fifo(l, fatal, &msg)?;
+        }
+        Ok(())
     }
 
     fn svc(&mut self, w: Which) -> &mut Service {
@@ -162,6 +192,9 @@ impl Supervisor {
             }
             // The kills and forks of this round are done: now the files.
             self.flush();
+            if let Some(code) = self.fatal.take() {
+                return code;
+            }
             self.wait_for_events(deadline);
             self.reap();
             for &w in self.services() {
@@ -187,6 +220,16 @@ impl Supervisor {
         let msg = self.msg.clone();
         for s in std::iter::once(&mut self.main).chain(self.log.as_mut()) {
             s.flush(&msg);
+        }
+        if self.ok_pending {
+            match self.open_ok() {
+                Ok(()) => self.ok_pending = false,
+                Err(code) if self.main.pid == 0 && self.log.as_ref().is_none_or(|l| l.pid == 0) => {
+                    self.ok_pending = false;
+                    self.fatal = Some(code);
+                }
+                Err(_) => {}
+            }
         }
     }
 

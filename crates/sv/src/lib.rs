@@ -293,11 +293,19 @@ impl Sv {
     /// directory, with the readiness clause when it opted in to
     /// notification. Returns whether a process runs, as status_line does.
     fn status_text(&mut self, log: bool, st: &Status) -> Option<bool> {
-        let kind =
-            self.report
-                .status_line(log, st, self.state_byte, self.now_secs, Path::new("down"));
+        // Read once: the `failed` mark and the readiness clause both come
+        // from it (one open per service, the file being absent for most).
+        let x = XStatus::read(Path::new(MAIN_XSTATUS));
+        let gave_up = x.as_ref().is_some_and(|x| x.failed.is_some());
+        let kind = self.report.status_line(
+            log,
+            st,
+            self.state_byte,
+            self.now_secs,
+            Path::new("down"),
+            gave_up,
+        );
         if kind.is_some() {
-            let x = XStatus::read(Path::new(MAIN_XSTATUS));
             let r = XStatus::readiness(x.as_ref(), st);
             let state = x.and_then(|x| x.notify_state);
             self.report.readiness_clause(r, state, self.now_secs);

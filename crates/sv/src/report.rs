@@ -8,20 +8,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use rustix::io::Errno;
-use supervise_proto::xstatus::{NotifyState, Readiness, XStatus, MAIN_XSTATUS};
+use supervise_proto::xstatus::{NotifyState, Readiness};
 use supervise_proto::{errno_str, Status};
-
-/// Whether runsv gave up restarting the service in the current directory
-/// (crash-loop files: a `failed` mark in supervise/xstatus). A service
-/// without such files has no xstatus, and its line stays runit's.
-fn gave_up() -> bool {
-    use std::io::Read;
-    let Ok(f) = std::fs::File::open(MAIN_XSTATUS) else {
-        return false;
-    };
-    let mut b = Vec::with_capacity(512);
-    f.take(64 * 1024).read_to_end(&mut b).is_ok() && XStatus::decode(&b).failed.is_some()
-}
 
 pub struct Report {
     out: Vec<u8>,
@@ -141,6 +129,7 @@ impl Report {
         state: u8,
         now: u64,
         down: &Path,
+        gave_up: bool,
     ) -> Option<bool> {
         let normally_up = match rustix::fs::stat(down) {
             Ok(_) => false,
@@ -189,7 +178,9 @@ impl Report {
                 out.extend_from_slice(text);
             }
         }
-        if !pid && gave_up() {
+        // runsv gave up restarting it (crash-loop files: a `failed` mark
+        // in supervise/xstatus); without such files the line is runit's.
+        if !pid && gave_up {
             out.extend_from_slice(b", failed");
         }
         Some(pid)
