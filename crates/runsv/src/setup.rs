@@ -102,8 +102,18 @@ pub fn control_fifo(svc: &mut Service, msg: &Messages) -> Result<(), i32> {
 /// Makes the ok FIFO unless it exists (as in runit, a failure here shows
 /// only when it is opened). With no reader yet, clients still find runsv
 /// not running.
-pub fn make_ok(files: &SuperviseFiles) {
+///
+/// runit opens ok before it starts anything, and ends (111) when that
+/// fails; ours opens it for reading after the first status write, so the
+/// name is checked now with O_PATH, which resolves it as the open would
+/// (a dangling symlink, too few descriptors) without counting as the
+/// FIFO's reader.
+pub fn make_ok(files: &SuperviseFiles, msg: &Messages) -> Result<(), i32> {
     let _ = mkfifoat(CWD, files.ok, Mode::from_raw_mode(0o600));
+    match open(files.ok, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(msg.fatal(&format!("unable to read {}", files.ok), e)),
+    }
 }
 
 /// Opens the ok FIFO made by [`make_ok`]. A failure is fatal (runit's

@@ -113,9 +113,20 @@ impl Supervisor {
             l.mark_status();
             deaths::create(l, &msg);
         }
-        setup::make_ok(&MAIN_FILES);
-        if log.is_some() {
-            setup::make_ok(&LOG_FILES);
+        // An ok that cannot be opened ends runsv before anything starts,
+        // as in runit, which has written its first status by then.
+        if let Err(code) = setup::make_ok(&MAIN_FILES, &msg).and_then(|()| {
+            if log.is_some() {
+                setup::make_ok(&LOG_FILES, &msg)
+            } else {
+                Ok(())
+            }
+        }) {
+            main.flush(&msg);
+            if let Some(l) = log.as_mut() {
+                l.flush(&msg);
+            }
+            return Err(code);
         }
         // The groups get their access before ./run starts, as before.
         let access = Access::read("", None, &msg);
