@@ -104,41 +104,59 @@ macro_rules! c_main {
 /// program at run time). Without either, failures are left to Rust.
 pub struct NomemExit(pub &'static [u8]);
 
-static MESSAGE: std::sync::atomic::AtomicPtr<u8> =
-    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
-static MESSAGE_LEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// A message set at run time, readable from the allocator (which must not
+/// allocate or lock): a pointer and a length, both atomic.
+struct StaticText {
+    ptr: std::sync::atomic::AtomicPtr<u8>,
+    len: std::sync::atomic::AtomicUsize,
+}
+
+impl StaticText {
+    const fn new() -> StaticText {
+        StaticText {
+            ptr: std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()),
+            len: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    fn set(&self, msg: &'static [u8]) {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.len.store(msg.len(), SeqCst);
+        self.ptr.store(msg.as_ptr().cast_mut(), SeqCst);
+    }
+
+    fn get(&self) -> Option<&'static [u8]> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let p = self.ptr.load(SeqCst);
+        // SAFETY: ptr and len are only stored together, by `set`, from one
+        // &'static [u8] (before any thread is started).
+        (!p.is_null()).then(|| unsafe { std::slice::from_raw_parts(p, self.len.load(SeqCst)) })
+    }
+}
+
+static MESSAGE: StaticText = StaticText::new();
+static PAUSE: StaticText = StaticText::new();
 
 /// Sets the message [`NomemExit`] prints (before any thread is started).
 pub fn nomem_message(msg: &'static [u8]) {
-    use std::sync::atomic::Ordering::SeqCst;
-    MESSAGE_LEN.store(msg.len(), SeqCst);
-    MESSAGE.store(msg.as_ptr().cast_mut(), SeqCst);
+    MESSAGE.set(msg);
 }
 
 impl NomemExit {
     fn message(&self) -> &'static [u8] {
-        use std::sync::atomic::Ordering::SeqCst;
-        let p = MESSAGE.load(SeqCst);
-        if p.is_null() {
-            return self.0;
-        }
-        // SAFETY: MESSAGE and MESSAGE_LEN come from one &'static [u8].
-        unsafe { std::slice::from_raw_parts(p, MESSAGE_LEN.load(SeqCst)) }
+        MESSAGE.get().unwrap_or(self.0)
     }
 
     /// `alloc()`'s result, or what the failure calls for: a retry after a
     /// pause (see [`nomem_pause`]), or the message and exit 111.
     fn check(&self, mut alloc: impl FnMut() -> *mut u8) -> *mut u8 {
-        use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+        use std::sync::atomic::Ordering::Relaxed;
         loop {
             let p = alloc();
             if !p.is_null() || FALLIBLE.load(Relaxed) != 0 {
                 return p;
             }
-            let pause = PAUSE.load(SeqCst);
-            if !pause.is_null() {
-                // SAFETY: PAUSE and PAUSE_LEN come from one &'static [u8].
-                let msg = unsafe { std::slice::from_raw_parts(pause, PAUSE_LEN.load(SeqCst)) };
+            if let Some(msg) = PAUSE.get() {
                 let _ = rustix::io::write(rustix::stdio::stderr(), msg);
                 let mut t = rustix::time::Timespec {
                     tv_sec: 3,
@@ -164,17 +182,11 @@ impl NomemExit {
     }
 }
 
-static PAUSE: std::sync::atomic::AtomicPtr<u8> =
-    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
-static PAUSE_LEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
 /// From now on [`NomemExit`] meets a failed allocation by printing `msg`,
 /// sleeping three seconds and trying again, forever (single-threaded
 /// programs only: the pause stops the whole program).
 pub fn nomem_pause(msg: &'static [u8]) {
-    use std::sync::atomic::Ordering::SeqCst;
-    PAUSE_LEN.store(msg.len(), SeqCst);
-    PAUSE.store(msg.as_ptr().cast_mut(), SeqCst);
+    PAUSE.set(msg);
 }
 
 /// Open [`fallibly`] calls (a count, as they may nest; process-wide, which
