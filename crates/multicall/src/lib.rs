@@ -4,8 +4,7 @@
 //! Each program gets the same start-up as its own binary, SIGPIPE choice
 //! included.
 
-use std::ffi::OsString;
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::{c_char, c_int, CStr, OsString};
 
 use supervise_proto::start::SigPipe;
 
@@ -18,12 +17,13 @@ pub enum Start {
     Untouched,
 }
 
-/// One program: its name, its start-up and its entry point (argv in,
-/// exit status out).
+/// One program: its name, its start-up, its out-of-memory message (empty:
+/// Rust's abort) and its entry point (argv in, exit status out).
 #[derive(Debug)]
 pub struct Program {
     pub name: &'static str,
     pub start: Start,
+    pub nomem: &'static [u8],
     pub run: fn(Vec<OsString>) -> i32,
 }
 
@@ -42,10 +42,12 @@ pub const PROGRAMS: &[Program] = &[
     prog("runsv", IGNORE, |a| runsv::run(&a)),
     prog("runsvdir", IGNORE, |a| runsvdir::run(&a)),
     prog("sv", DEFAULT, |a| sv::run(&a)),
-    prog("svlogd", IGNORE, |a| {
-        supervise_proto::start::nomem_message(svlogd::NOMEM);
-        svlogd::main_with(a)
-    }),
+    Program {
+        name: "svlogd",
+        start: IGNORE,
+        nomem: svlogd::NOMEM,
+        run: svlogd::main_with,
+    },
     prog("chpst", Start::Untouched, chpst),
     prog("envdir", Start::Untouched, chpst),
     prog("envuidgid", Start::Untouched, chpst),
@@ -67,7 +69,12 @@ pub const PROGRAMS: &[Program] = &[
 ];
 
 const fn prog(name: &'static str, start: Start, run: fn(Vec<OsString>) -> i32) -> Program {
-    Program { name, start, run }
+    Program {
+        name,
+        start,
+        nomem: b"",
+        run,
+    }
 }
 
 /// The program named by `arg0`'s base name.
@@ -75,7 +82,10 @@ pub fn lookup(arg0: &[u8]) -> Option<&'static Program> {
     PROGRAMS.iter().find(|p| p.name.as_bytes() == base(arg0))
 }
 
-/// Picks the program for a command line and the argv it gets. In order:
+/// Picks the program for a command line from its first two arguments
+/// (borrowed, so that nothing is allocated before the program's
+/// out-of-memory message is set), and says how many leading arguments
+/// its argv drops. In order:
 /// argv[0]'s base name; the base name of the path that was executed
 /// (`execfn`, the kernel's AT_EXECFN: a caller may set any argv[0], as
 /// runsvdir's tests and daemontools' users do, yet runs the program by its
@@ -84,24 +94,23 @@ pub fn lookup(arg0: &[u8]) -> Option<&'static Program> {
 /// is the one program installed under names of its own (an
 /// /etc/init.d/SERVICE link makes it an LSB init script).
 pub fn choose(
-    mut args: Vec<OsString>,
+    arg0: Option<&[u8]>,
+    arg1: Option<&[u8]>,
     execfn: &[u8],
-) -> Result<(&'static Program, Vec<OsString>), Vec<u8>> {
-    if let Some(p) = args.first().and_then(|a0| lookup(a0.as_bytes())) {
-        return Ok((p, args));
+) -> Result<(&'static Program, usize), Vec<u8>> {
+    if let Some(p) = arg0.and_then(lookup) {
+        return Ok((p, 0));
     }
-    let arg0 = args.first().map(|a| a.as_bytes()).unwrap_or(b"");
-    if base(arg0) != OWN_NAME {
+    if base(arg0.unwrap_or(b"")) != OWN_NAME {
         if let Some(p) = lookup(execfn) {
-            return Ok((p, args));
+            return Ok((p, 0));
         }
-        if base(execfn) != OWN_NAME && !args.is_empty() {
-            return Ok((lookup(b"sv").expect("sv is in the table"), args));
+        if base(execfn) != OWN_NAME && arg0.is_some() {
+            return Ok((lookup(b"sv").expect("sv is in the table"), 0));
         }
     }
-    if let Some(p) = args.get(1).and_then(|a1| lookup(a1.as_bytes())) {
-        args.remove(0);
-        return Ok((p, args));
+    if let Some(p) = arg1.and_then(lookup) {
+        return Ok((p, 1));
     }
     let mut msg = b"usage: runit-rs program [args...]\nprograms:".to_vec();
     for p in PROGRAMS {
@@ -120,13 +129,30 @@ fn base(path: &[u8]) -> &[u8] {
 }
 
 /// Runs the program the command line names, with its own start-up.
-pub fn main(args: Vec<OsString>) -> i32 {
+///
+/// # Safety
+/// `argv` must hold `argc` valid NUL-terminated strings, as C's `main`
+/// receives them.
+pub unsafe fn main(argc: c_int, argv: *const *const c_char) -> i32 {
+    // SAFETY: the caller's promise; nothing past argc is read.
+    let arg = |i: c_int| (i < argc).then(|| unsafe { *argv.add(i as usize) });
+    let borrowed = |i| {
+        arg(i)
+            .filter(|p| !p.is_null())
+            .map(|p| unsafe { CStr::from_ptr(p) }.to_bytes())
+    };
     let execfn = rustix::param::linux_execfn().to_bytes();
-    match choose(args, execfn) {
-        Ok((p, args)) => {
+    match choose(borrowed(0), borrowed(1), execfn) {
+        Ok((p, skip)) => {
+            if !p.nomem.is_empty() {
+                supervise_proto::start::nomem_message(p.nomem);
+            }
             if let Start::Init(sigpipe) = p.start {
                 supervise_proto::start::init(sigpipe);
             }
+            // SAFETY: the caller's promise.
+            let mut args = unsafe { supervise_proto::start::args(argc, argv) };
+            args.drain(..skip.min(args.len()));
             (p.run)(args)
         }
         Err(usage) => {
@@ -140,44 +166,54 @@ pub fn main(args: Vec<OsString>) -> i32 {
 mod tests {
     use super::*;
 
-    fn argv(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
+    fn pick(v: &[&str], execfn: &[u8]) -> Result<(&'static str, usize), Vec<u8>> {
+        let a = |i: usize| v.get(i).map(|s| s.as_bytes());
+        choose(a(0), a(1), execfn).map(|(p, skip)| (p.name, skip))
     }
 
     #[test]
     fn argv0_base_name_chooses() {
-        let (p, a) = choose(argv(&["/usr/bin/sv", "status", "x"]), b"/bin/runit-rs").unwrap();
-        assert_eq!(p.name, "sv");
-        assert_eq!(a, argv(&["/usr/bin/sv", "status", "x"]));
+        assert_eq!(
+            pick(&["/usr/bin/sv", "status", "x"], b"/bin/runit-rs"),
+            Ok(("sv", 0))
+        );
     }
 
     #[test]
     fn own_name_takes_the_program_from_argv1() {
-        let (p, a) = choose(argv(&["./runit-rs", "envdir", "d", "true"]), b"./runit-rs").unwrap();
-        assert_eq!(p.name, "envdir");
-        assert_eq!(p.start, Start::Untouched);
-        assert_eq!(a, argv(&["envdir", "d", "true"]));
+        assert_eq!(
+            pick(&["./runit-rs", "envdir", "d", "true"], b"./runit-rs"),
+            Ok(("envdir", 1))
+        );
+        assert_eq!(lookup(b"envdir").unwrap().start, Start::Untouched);
     }
 
     #[test]
     fn unknown_names_get_the_usage() {
-        let e = choose(argv(&["runit-rs", "nosuch"]), b"/bin/runit-rs").unwrap_err();
+        let e = pick(&["runit-rs", "nosuch"], b"/bin/runit-rs").unwrap_err();
         assert!(e.starts_with(b"usage: runit-rs program"));
-        assert!(choose(vec![], b"/bin/runit-rs").is_err());
+        assert!(pick(&[], b"/bin/runit-rs").is_err());
     }
 
     #[test]
     fn a_chosen_argv0_runs_the_link_that_was_executed() {
-        let (p, a) = choose(argv(&["mysvc", "-z"]), b"/usr/bin/svc").unwrap();
-        assert_eq!(p.name, "svc");
-        assert_eq!(a, argv(&["mysvc", "-z"]));
+        assert_eq!(pick(&["mysvc", "-z"], b"/usr/bin/svc"), Ok(("svc", 0)));
     }
 
     #[test]
     fn any_other_name_is_an_sv_init_script() {
-        let (p, a) = choose(argv(&["/etc/init.d/web", "status"]), b"/etc/init.d/web").unwrap();
-        assert_eq!(p.name, "sv");
-        assert_eq!(a, argv(&["/etc/init.d/web", "status"]));
+        assert_eq!(
+            pick(&["/etc/init.d/web", "status"], b"/etc/init.d/web"),
+            Ok(("sv", 0))
+        );
+    }
+
+    #[test]
+    fn only_svlogd_sets_an_out_of_memory_message() {
+        for p in PROGRAMS {
+            assert_eq!(p.nomem.is_empty(), p.name != "svlogd", "{}", p.name);
+        }
+        assert_eq!(lookup(b"svlogd").unwrap().nomem, svlogd::NOMEM);
     }
 
     #[test]

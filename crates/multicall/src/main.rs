@@ -14,6 +14,5 @@ static ALLOC: supervise_proto::start::NomemExit = supervise_proto::start::NomemE
 #[no_mangle]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // SAFETY: the C runtime passes main argc valid C strings.
-    let args = unsafe { supervise_proto::start::args(argc, argv) };
-    multicall::main(args)
+    unsafe { multicall::main(argc, argv) }
 }
