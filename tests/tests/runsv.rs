@@ -687,6 +687,51 @@ fn runsv_survives_a_closed_stderr_pipe() {
     }
 }
 
+/// ./run is forked before runsv opens supervise/ok, so an ok that cannot
+/// be opened then is only a warning, retried at every status write; a
+/// later failure must not end runsv either, not even in the second
+/// between a quick death and the restart (it did: the retry counted as
+/// runit's fatal "nothing started" case whenever the service was down).
+/// A socket is such an ok: mkfifo leaves it, O_PATH opens it, a read
+/// open fails. runit 2.1.2 opens ok before ./run and exits 111 on it.
+#[test]
+fn an_unopenable_ok_never_ends_runsv_once_run_started() {
+    let mut sb = Sandbox::new();
+    let d = sb.path().join("svc");
+    make_service(&d, "#!/bin/sh\necho $$ >> ../pids\nexec sleep 1000\n");
+    std::fs::create_dir(d.join("supervise")).unwrap();
+    let sock = std::os::unix::net::UnixListener::bind(d.join("supervise/ok")).unwrap();
+    let err = sb.path().join("err");
+    let mut c = sb.command(&Suite::ours().runsv);
+    c.arg(&d)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap());
+    let pid = sb.spawn(c);
+    let pids = sb.path().join("pids");
+    let count = || read(&pids).lines().count();
+    let last = || -> u32 { read(&pids).lines().last().unwrap().parse().unwrap() };
+    wait_until("first start", WAIT, || count() == 1);
+    for n in 1..=2 {
+        // Within the first second of the run: the restart is held back a
+        // second, and runsv writes the status (and retries ok) meanwhile.
+        kill(last(), rustix::process::Signal::KILL);
+        wait_until("a restart or runsv's death", WAIT, || {
+            count() == n + 1 || !alive(pid)
+        });
+        assert!(alive(pid), "runsv died: {}", read(&err));
+    }
+    let text = read(&err);
+    assert!(
+        text.contains("warning: unable to read supervise/ok"),
+        "{text}"
+    );
+    assert!(!text.contains("fatal"), "{text}");
+    drop(sock);
+    sb.kill_all();
+    sb.assert_no_leaks();
+}
+
 /// Started with descriptors 0-2 closed (as some inits do), runsv gives
 /// its service /dev/null there. runit's hands the service its own
 /// self-pipe as standard input and leaves 1 and 2 closed (checked against

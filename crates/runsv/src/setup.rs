@@ -116,9 +116,10 @@ pub fn make_ok(files: &SuperviseFiles, msg: &Messages) -> Result<(), i32> {
     }
 }
 
-/// Opens the ok FIFO made by [`make_ok`]. A failure is fatal (runit's
-/// exit 111) when `fatal`, else a warning.
-pub fn ok_fifo(svc: &mut Service, fatal: bool, msg: &Messages) -> Result<(), i32> {
+/// Opens the ok FIFO made by [`make_ok`]. A failure is fatal when
+/// `fatal` (the error is runit's exit code 111), else a warning (the
+/// error is None).
+pub fn ok_fifo(svc: &mut Service, fatal: bool, msg: &Messages) -> Result<(), Option<i32>> {
     if svc.ok_fd.is_some() {
         return Ok(());
     }
@@ -131,10 +132,10 @@ pub fn ok_fifo(svc: &mut Service, fatal: bool, msg: &Messages) -> Result<(), i32
     .map_err(|e| {
         let what = format!("unable to read {path}");
         if fatal {
-            msg.fatal(&what, e)
+            Some(msg.fatal(&what, e))
         } else {
             msg.warn(&what, e);
-            111
+            None
         }
     })?;
     svc.ok_fd = Some(fd);

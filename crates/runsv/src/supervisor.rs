@@ -50,6 +50,8 @@ pub struct Supervisor {
     signals: Signals,
     /// The ok FIFOs are still to be opened (after the first status write).
     ok_pending: bool,
+    /// Whether the next try is the first (only that one can be fatal).
+    ok_first_try: bool,
     /// Opening them failed before anything was started: runsv exits
     /// with this code, as runit's does.
     fatal: Option<i32>,
@@ -141,17 +143,22 @@ impl Supervisor {
             log_pipe,
             signals,
             ok_pending: true,
+            ok_first_try: true,
             fatal: None,
         })
     }
 
     /// Opens the ok FIFOs once the first status is on disk (runit's
     /// order: status, then ok).
-    fn open_ok(&mut self) -> Result<(), i32> {
+    fn open_ok(&mut self) -> Result<(), Option<i32>> {
         let msg = self.msg.clone();
-        // Nothing started yet: runit's fatal error. Once ./run runs (it is
-        // forked before this), a warning, and the next flush tries again.
-        let fatal = self.main.pid == 0 && self.log.as_ref().is_none_or(|l| l.pid == 0);
+        // Nothing started by the first try: runit's fatal error. Once
+        // ./run runs (it is forked before this), a warning, and the next
+        // flush tries again; a later try never ends runsv, even between a
+        // death and the restart.
+        let fatal =
+            self.ok_first_try && self.main.pid == 0 && self.log.as_ref().is_none_or(|l| l.pid == 0);
+        self.ok_first_try = false;
         setup::ok_fifo(&mut self.main, fatal, &msg)?;
         if let Some(l) = self.log.as_mut() {
             setup::ok_fifo(l, fatal, &msg)?;
@@ -235,7 +242,7 @@ impl Supervisor {
         if self.ok_pending {
             match self.open_ok() {
                 Ok(()) => self.ok_pending = false,
-                Err(code) if self.main.pid == 0 && self.log.as_ref().is_none_or(|l| l.pid == 0) => {
+                Err(Some(code)) => {
                     self.ok_pending = false;
                     self.fatal = Some(code);
                 }
