@@ -41,6 +41,7 @@ pub fn spawn(
         .args(args)
         .group(place.group)
         .handlers_only(&selfpipe::handlers())
+        .until_exec()
         .failure_message(format!("{fail}: "));
     let s = match place.cgroup {
         Some(procs) => s.join_cgroup(procs),

@@ -7,6 +7,7 @@
 mod chpst;
 pub mod common;
 mod crashloop;
+mod floor;
 mod idle;
 mod latency;
 mod readiness;
