@@ -599,9 +599,10 @@ fn clone_child(p: &mut Prepared) -> Result<u32, Errno> {
 ///
 /// # Safety
 /// Only in a child just forked (or cloned by [`clone_child`]) from a
-/// single-threaded process, with every signal blocked. Never inlined: its frames (a 4 kB message
-/// buffer) must not become part of the parent's, whose stack probes would
-/// dirty those pages in every long-lived runsv.
+/// single-threaded process, with every signal blocked. Never inlined:
+/// its frames (a 4 kB message buffer) must not become part of the
+/// parent's, whose stack probes would dirty those pages in every
+/// long-lived runsv.
 #[inline(never)]
 #[cold]
 unsafe fn child(p: &mut Prepared) -> ! {
