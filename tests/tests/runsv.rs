@@ -696,6 +696,17 @@ fn runsv_survives_a_closed_stderr_pipe() {
 /// open fails. runit 2.1.2 opens ok before ./run and exits 111 on it.
 #[test]
 fn an_unopenable_ok_never_ends_runsv_once_run_started() {
+    if let Some(r) = reference() {
+        // The difference on purpose: runit's fails before ./run.
+        let sb = Sandbox::new();
+        let d = sb.join("svc");
+        make_service(&d, SLEEP_RUN);
+        std::fs::create_dir(d.join("supervise")).unwrap();
+        let _sock = std::os::unix::net::UnixListener::bind(d.join("supervise/ok")).unwrap();
+        let (code, err) = runsv_once(&sb, &r.runit("runsv"), &["svc"]);
+        assert_eq!(code, Some(111), "{err}");
+        assert!(err.contains("fatal: unable to read supervise/ok"), "{err}");
+    }
     let mut sb = Sandbox::new();
     let d = sb.path().join("svc");
     make_service(&d, "#!/bin/sh\necho $$ >> ../pids\nexec sleep 1000\n");
