@@ -76,20 +76,30 @@ int main(int argc, char **argv) {
 /// Builds the floor program in `dir` (with runit's checks or without);
 /// None (said on stderr) without a C compiler.
 pub fn sv_status(dir: &Path, runit_checks: bool) -> Option<PathBuf> {
-    let src = dir.join("status-floor.c");
-    let bin = dir.join(if runit_checks {
-        "status-floor-runit"
+    if runit_checks {
+        build_c(
+            dir,
+            "status-floor-runit",
+            SOURCE,
+            &["-DRUNIT_CHECKS"],
+            "the sv status floor with runit's checks",
+        )
     } else {
-        "status-floor"
-    });
-    std::fs::write(&src, SOURCE).ok()?;
+        build_c(dir, "status-floor", SOURCE, &[], "the sv status floor")
+    }
+}
+
+/// Compiles `source` into `dir/name` with $CC (static where the C
+/// library allows it: no dynamic linking, as the musl builds have none).
+fn build_c(dir: &Path, name: &str, source: &str, flags: &[&str], what: &str) -> Option<PathBuf> {
+    let src = dir.join(format!("{name}.c"));
+    let bin = dir.join(name);
+    std::fs::write(&src, source).ok()?;
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    // Static where the C library allows it: no dynamic linking, as sv
-    // (musl) has none.
     let build = |extra: &[&str]| {
         Command::new(&cc)
             .args(["-O2"])
-            .args(runit_checks.then_some("-DRUNIT_CHECKS"))
+            .args(flags)
             .args(extra)
             .arg("-o")
             .arg(&bin)
@@ -98,10 +108,71 @@ pub fn sv_status(dir: &Path, runit_checks: bool) -> Option<PathBuf> {
             .status()
             .is_ok_and(|s| s.success())
     };
-    let built = build(&["-static"]) || build(&[]);
-    if !built {
-        eprintln!("bench: SKIPPED the sv status floor: `{cc}` could not build it (set CC)");
+    if !(build(&["-static"]) || build(&[])) {
+        eprintln!("bench: SKIPPED {what}: `{cc}` could not build it (set CC)");
         return None;
     }
     Some(bin)
+}
+
+/// The least a supervisor in a process of its own does to restart a
+/// service: SIGCHLD blocked and waited for with sigwaitinfo, the child
+/// reaped, ./run started with vfork+exec, then (after the start, as runsv
+/// does) its pid written to supervise/status in runit's format so the
+/// harness finds it. No control FIFO, no finish, no log: it measures what
+/// a separate supervisor cannot avoid (its own wake-up), which the
+/// harness floor, reaping its own child, does not pay.
+const RESTARTER: &str = r#"
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+    if (argc < 2 || chdir(argv[1]) < 0) return 111;
+    mkdir("supervise", 0700);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, 0);
+    for (;;) {
+        pid_t pid = vfork();
+        if (pid == 0) {
+            sigprocmask(SIG_UNBLOCK, &chld, 0);
+            execl("./run", "./run", (char *)0);
+            _exit(111);
+        }
+        if (pid < 0) {
+            sleep(1);
+            continue;
+        }
+        unsigned char b[20] = {0};
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        uint64_t tai = 4611686018427387914ULL + (uint64_t)now.tv_sec;
+        for (int k = 0; k < 8; k++) b[k] = (unsigned char)(tai >> (56 - 8 * k));
+        for (int k = 0; k < 4; k++) b[12 + k] = (unsigned char)((unsigned)pid >> (8 * k));
+        b[17] = 'u';
+        b[19] = 1;
+        int fd = open("supervise/status.new", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            if (write(fd, b, 20) == 20) rename("supervise/status.new", "supervise/status");
+            close(fd);
+        }
+        siginfo_t si;
+        sigwaitinfo(&chld, &si);
+        int s;
+        while (waitpid(-1, &s, WNOHANG) > 0) {}
+    }
+}
+"#;
+
+/// Builds the least restarter (above) in `dir`; None (said on stderr)
+/// without a C compiler.
+pub fn restarter(dir: &Path) -> Option<PathBuf> {
+    build_c(dir, "restarter", RESTARTER, &[], "the restarter floor")
 }

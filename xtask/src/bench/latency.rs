@@ -105,6 +105,9 @@ enum Who {
     Runsv { child: Child, sv: PathBuf },
     /// The harness: ./run is its own child.
     Floor { run: Option<Child> },
+    /// The least restarter in C (bench::floor::restarter): kill rounds
+    /// only.
+    Restarter { child: Child },
 }
 
 struct Subject {
@@ -148,6 +151,23 @@ impl Subject {
         s
     }
 
+    /// The least restarter supervising a service of its own.
+    fn restarter(base: &Path, bin: &Path) -> Subject {
+        let scratch = Scratch::under(base, "latency-restarter");
+        let (dir, started) = service(&scratch.0);
+        let child = spawn_runsv(bin, &dir);
+        started.wait();
+        Subject {
+            who: Who::Restarter { child },
+            dir,
+            started,
+            _scratch: scratch,
+            kill: Vec::new(),
+            up: Vec::new(),
+            down: Vec::new(),
+        }
+    }
+
     fn spawn_run(&mut self) {
         let Who::Floor { run } = &mut self.who else {
             return;
@@ -176,7 +196,7 @@ impl Subject {
     /// The pid of the running ./run.
     fn run_pid(&self) -> u32 {
         match &self.who {
-            Who::Runsv { .. } => {
+            Who::Runsv { .. } | Who::Restarter { .. } => {
                 let mut pid = 0;
                 wait("pid in status", || {
                     pid = status(&self.dir).map_or(0, |s| s.pid);
@@ -195,7 +215,7 @@ impl Subject {
         self.started.drain();
         let t = Instant::now();
         match &mut self.who {
-            Who::Runsv { .. } => {
+            Who::Runsv { .. } | Who::Restarter { .. } => {
                 rustix::process::kill_process(
                     Pid::from_raw(pid as i32).unwrap(),
                     rustix::process::Signal::KILL,
@@ -219,7 +239,7 @@ impl Subject {
         let fd = pidfd(pid);
         let t = Instant::now();
         match &mut self.who {
-            Who::Runsv { .. } => self.sv("down"),
+            Who::Runsv { .. } | Who::Restarter { .. } => self.sv("down"),
             Who::Floor { .. } => {
                 rustix::process::kill_process(
                     Pid::from_raw(pid as i32).unwrap(),
@@ -232,7 +252,7 @@ impl Subject {
         self.down.push(t.elapsed());
         drop(fd);
         match &mut self.who {
-            Who::Runsv { .. } => wait("status down", || {
+            Who::Runsv { .. } | Who::Restarter { .. } => wait("status down", || {
                 status(&self.dir).is_some_and(|s| s.pid == 0)
             }),
             Who::Floor { run } => {
@@ -242,7 +262,7 @@ impl Subject {
         self.started.drain();
         let t = Instant::now();
         match &self.who {
-            Who::Runsv { .. } => self.sv("up"),
+            Who::Runsv { .. } | Who::Restarter { .. } => self.sv("up"),
             Who::Floor { .. } => self.spawn_run(),
         }
         self.started.wait();
@@ -275,6 +295,15 @@ impl Drop for Subject {
                 if let Some(mut c) = run.take() {
                     let _ = c.kill();
                     let _ = c.wait();
+                }
+            }
+            Who::Restarter { child } => {
+                // The restarter first, so that it does not start another.
+                let pid = status(&self.dir).map_or(0, |s| s.pid);
+                let _ = child.kill();
+                let _ = child.wait();
+                if let Some(p) = Pid::from_raw(pid as i32) {
+                    let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
                 }
             }
         }
@@ -311,11 +340,15 @@ pub fn run(ctx: &Ctx) {
     );
     let (rr, rs) = (ctx.theirs("runsv"), ctx.theirs("sv"));
     let (or, os) = (ctx.ours("runsv"), ctx.ours("sv"));
-    let mut subjects = [
+    let build = Scratch::new("latency-restarter-build");
+    let mut subjects = vec![
         Subject::new(&base, "ref", Some((&rr, &rs))),
         Subject::new(&base, "ours", Some((&or, &os))),
         Subject::new(&base, "floor", None),
     ];
+    if let Some(bin) = super::floor::restarter(&build.0) {
+        subjects.push(Subject::restarter(&base, &bin));
+    }
     for round in 0..rounds {
         // ./run must have been up over a second (runit holds back the
         // restart of one that ran for less).
@@ -325,11 +358,17 @@ pub fn run(ctx: &Ctx) {
             subjects[(k + round) % n].kill_round();
         }
         std::thread::sleep(Duration::from_millis(1100));
-        for k in 0..n {
-            subjects[(k + round) % n].down_up_round();
+        for k in 0..3 {
+            subjects[(k + round) % 3].down_up_round();
         }
     }
-    let [r, o, f] = &mut subjects;
+    let restarter = subjects
+        .get_mut(3)
+        .map(|s| ms(median(std::mem::take(&mut s.kill))));
+    let [r, o, f, ..] = &mut subjects[..] else {
+        unreachable!("three subjects at least")
+    };
+    let o_kill = ms(median(o.kill.clone()));
     let line = |what: &str, a: &mut Vec<Duration>, b: &mut Vec<Duration>, c: &mut Vec<Duration>| {
         let (a, b, c) = (
             ms(median(std::mem::take(a))),
@@ -355,4 +394,11 @@ pub fn run(ctx: &Ctx) {
         &mut o.down,
         &mut f.down,
     );
+    if let Some(m) = restarter {
+        println!(
+            "{:<34} {m:>7.2} ms  ours/restarter {:>5.2}  (C: sigwaitinfo, waitpid, vfork+exec)",
+            "kill -9 -> least restarter",
+            o_kill / m
+        );
+    }
 }
