@@ -16,19 +16,36 @@ pub type Key = (u64, u64);
 /// runsv that cannot start does not make runsvdir spin.
 pub const RESTART_PAUSE: Duration = Duration::from_secs(1);
 
-/// One service: 40 bytes, no allocation of its own. runsvdir may watch
+/// One service: 24 bytes, no allocation of its own. runsvdir may watch
 /// thousands of them for the machine's whole life, so the table is a flat
-/// vector sorted by key rather than hash maps (a quarter of the memory).
-/// The name is not kept: a runsv is only ever started during a scan,
-/// where the name is at hand.
+/// vector sorted by key rather than hash maps (a quarter of the memory),
+/// and the two flags share a word with the pid (the kernel's pids stay
+/// below 2^22). The name is not kept: a runsv is only ever started during
+/// a scan, where the name is at hand.
 #[derive(Debug, Clone, Copy)]
 struct Service {
     key: Key,
-    /// The runsv's pid; 0 when none runs.
-    pid: u32,
-    /// The scan that last saw it.
-    generation: u32,
-    last_start: Option<Instant>,
+    /// The runsv's pid (0 when none runs), [`SEEN`] and [`EVER`].
+    pid_flags: u32,
+    /// When its runsv was last started, in milliseconds since the table's
+    /// first start, wrapping every 49.7 days (see [`Table::pause_left`]).
+    started_ms: u32,
+}
+
+/// Seen by the scan in progress.
+const SEEN: u32 = 1 << 31;
+/// Started at least once: `started_ms` means something.
+const EVER: u32 = 1 << 30;
+const PID: u32 = EVER - 1;
+
+impl Service {
+    fn pid(&self) -> u32 {
+        self.pid_flags & PID
+    }
+
+    fn set_pid(&mut self, pid: u32) {
+        self.pid_flags = (self.pid_flags & !PID) | (pid & PID);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -37,7 +54,8 @@ pub struct Table {
     /// scan in progress and sorted in when it ends.
     services: Vec<Service>,
     fresh: usize,
-    generation: u32,
+    /// What `started_ms` counts from: the moment of the first start.
+    epoch: Option<Instant>,
     /// Earliest moment a dead runsv may be started again, if one waits.
     pending: Option<Instant>,
 }
@@ -77,53 +95,78 @@ impl Table {
 
     /// Starts a scan.
     pub fn begin_scan(&mut self) {
-        self.generation = self.generation.wrapping_add(1);
+        for svc in &mut self.services {
+            svc.pid_flags &= !SEEN;
+        }
         self.pending = None;
+    }
+
+    /// `now` in the unit and origin of `started_ms`.
+    fn ms(&mut self, now: Instant) -> u32 {
+        let epoch = *self.epoch.get_or_insert(now);
+        // Truncation wraps, as started_ms does.
+        now.saturating_duration_since(epoch).as_millis() as u32
+    }
+
+    /// How long a service with no runsv must still wait before its runsv
+    /// may start again, if at all. Both stamps are whole milliseconds
+    /// rounded down, so only a difference over RESTART_PAUSE proves that
+    /// the pause has passed. A start exactly a multiple of 49.7 days ago
+    /// looks recent and costs at most one more pause.
+    fn pause_left(&mut self, svc: Service, now: Instant) -> Option<Duration> {
+        if svc.pid_flags & EVER == 0 {
+            return None;
+        }
+        let pause = RESTART_PAUSE.as_millis() as u32;
+        let since = self.ms(now).wrapping_sub(svc.started_ms);
+        (since <= pause).then(|| Duration::from_millis(u64::from(pause + 1 - since)))
     }
 
     /// A directory entry that is a directory with identity `key`.
     pub fn saw(&mut self, key: Key, now: Instant) -> Seen {
-        let generation = self.generation;
         let i = match self.find(key) {
             Some(i) => i,
             None => {
                 self.services.push(Service {
                     key,
-                    pid: 0,
-                    generation: generation.wrapping_sub(1),
-                    last_start: None,
+                    pid_flags: 0,
+                    started_ms: 0,
                 });
                 self.fresh += 1;
                 self.services.len() - 1
             }
         };
         let svc = &mut self.services[i];
-        if svc.generation == generation {
+        if svc.pid_flags & SEEN != 0 {
             // A second name for a directory already seen in this scan.
             return Seen::Nothing;
         }
-        svc.generation = generation;
-        if svc.pid != 0 {
+        svc.pid_flags |= SEEN;
+        if svc.pid() != 0 {
             return Seen::Nothing;
         }
-        match svc.last_start {
-            Some(t) if now < t + RESTART_PAUSE => {
-                let at = t + RESTART_PAUSE;
+        let svc = *svc;
+        match self.pause_left(svc, now) {
+            Some(left) => {
+                let at = now + left;
                 self.pending = Some(self.pending.map_or(at, |p| p.min(at)));
                 Seen::Nothing
             }
-            _ => Seen::Start,
+            None => Seen::Start,
         }
     }
 
     /// Records a start attempt (`pid` None when it failed).
     pub fn started(&mut self, key: Key, pid: Option<u32>, now: Instant) {
         if let Some(i) = self.find(key) {
+            let ms = self.ms(now);
             let svc = &mut self.services[i];
-            svc.last_start = Some(now);
-            svc.pid = pid.unwrap_or(0);
+            svc.started_ms = ms;
+            svc.pid_flags |= EVER;
+            svc.set_pid(pid.unwrap_or(0));
             if pid.is_none() {
-                let at = now + RESTART_PAUSE;
+                // The millisecond more that pause_left asks for.
+                let at = now + RESTART_PAUSE + Duration::from_millis(1);
                 self.pending = Some(self.pending.map_or(at, |p| p.min(at)));
             }
         }
@@ -134,14 +177,13 @@ impl Table {
     /// `complete` (the directory changed while it was read, so a service
     /// may be missing only from the listing), every service is kept.
     pub fn end_scan(&mut self, complete: bool) -> Vec<u32> {
-        let generation = self.generation;
         let mut term = Vec::new();
         self.services.retain(|svc| {
-            if svc.generation == generation || !complete {
+            if svc.pid_flags & SEEN != 0 || !complete {
                 return true;
             }
-            if svc.pid != 0 {
-                term.push(svc.pid);
+            if svc.pid() != 0 {
+                term.push(svc.pid());
             }
             false
         });
@@ -162,9 +204,9 @@ impl Table {
         if pid == 0 {
             return false;
         }
-        match self.services.iter_mut().find(|s| s.pid == pid) {
+        match self.services.iter_mut().find(|s| s.pid() == pid) {
             Some(svc) => {
-                svc.pid = 0;
+                svc.set_pid(0);
                 true
             }
             None => false,
@@ -178,7 +220,7 @@ impl Table {
 
     /// Pids of every running runsv.
     pub fn pids(&self) -> impl Iterator<Item = u32> + '_ {
-        self.services.iter().map(|s| s.pid).filter(|&p| p != 0)
+        self.services.iter().map(|s| s.pid()).filter(|&p| p != 0)
     }
 }
 
@@ -260,10 +302,37 @@ mod tests {
         // Died at once: wait out the pause.
         let (s, _) = scan(&mut t, t0 + Duration::from_millis(10), &[("a", (1, 10))]);
         assert!(s.is_empty());
-        assert_eq!(t.pending(), Some(t0 + RESTART_PAUSE));
-        let (s, _) = scan(&mut t, t0 + RESTART_PAUSE, &[("a", (1, 10))]);
+        let due = t0 + RESTART_PAUSE + Duration::from_millis(1);
+        assert_eq!(t.pending(), Some(due));
+        let (s, _) = scan(&mut t, due - Duration::from_millis(1), &[("a", (1, 10))]);
+        assert!(s.is_empty());
+        let (s, _) = scan(&mut t, due, &[("a", (1, 10))]);
         assert_eq!(s, vec!["a".to_string()]);
         assert_eq!(t.pending(), None);
+    }
+
+    #[test]
+    fn a_start_long_ago_is_no_pause() {
+        let mut t = Table::new();
+        let t0 = Instant::now();
+        scan(&mut t, t0, &[("a", (1, 10))]);
+        assert!(t.reaped(10));
+        // 30 days later: past half the millisecond counter's range.
+        let later = t0 + Duration::from_secs(30 * 86_400);
+        let (s, _) = scan(&mut t, later, &[("a", (1, 10))]);
+        assert_eq!(s, vec!["a".to_string()]);
+        assert!(t.reaped(10));
+        // One wrap of the counter after that start: it looks recent and
+        // waits out one pause at most.
+        let wrap = later + Duration::from_millis(1 << 32) + Duration::from_millis(300);
+        let (s, _) = scan(&mut t, wrap, &[("a", (1, 10))]);
+        assert!(s.is_empty());
+        assert_eq!(t.pending(), Some(wrap + Duration::from_millis(701)));
+    }
+
+    #[test]
+    fn a_service_takes_24_bytes() {
+        assert_eq!(std::mem::size_of::<Service>(), 24);
     }
 
     #[test]
@@ -274,7 +343,10 @@ mod tests {
         assert_eq!(t.saw((1, 1), t0), Seen::Start);
         t.started((1, 1), None, t0);
         assert!(t.end_scan(true).is_empty());
-        assert_eq!(t.pending(), Some(t0 + RESTART_PAUSE));
+        assert_eq!(
+            t.pending(),
+            Some(t0 + RESTART_PAUSE + Duration::from_millis(1))
+        );
         assert_eq!(t.pids().count(), 0);
     }
 
