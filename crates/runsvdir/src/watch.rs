@@ -99,7 +99,10 @@ impl Watcher {
             path: Vec::new(),
             trusted: false,
             dangling: Vec::new(),
-            buf: vec![MaybeUninit::uninit(); 16384],
+            // One page: room for 15 events with the longest names, and
+            // drain reads until none is left. It stays resident for the
+            // daemon's life, so it is no larger.
+            buf: vec![MaybeUninit::uninit(); 4096],
         })
     }
 
