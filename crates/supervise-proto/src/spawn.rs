@@ -508,15 +508,28 @@ fn errno() -> Errno {
 
 /// Forks with every signal blocked; the child goes on in [`enter`].
 fn fork_child(p: &mut Prepared) -> Result<u32, Errno> {
+    blocked_start(p, |p| {
+        // SAFETY: the callers are single-threaded, so the child is a
+        // consistent copy; it only runs `child`, which makes system calls
+        // on the data prepared above and ends in exec or _exit.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: in the child, on `p` prepared before the fork.
+            unsafe { child(p) }
+        }
+        pid
+    })
+}
+
+/// Runs `start` (a fork or a clone: the child's pid, or -1 and errno)
+/// with every signal blocked, so that no handler of runsv's runs in the
+/// child before it has reset them; the parent's mask is back on return.
+fn blocked_start(
+    p: &mut Prepared,
+    start: impl FnOnce(&mut Prepared) -> libc::pid_t,
+) -> Result<u32, Errno> {
     p.parent_mask = block_all();
-    // SAFETY: the callers are single-threaded, so the child is a
-    // consistent copy; it only runs `child`, which makes system calls on
-    // the data prepared above and ends in exec or _exit.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        // SAFETY: in the child, on `p` prepared before the fork.
-        unsafe { child(p) }
-    }
+    let pid = start(p);
     let err = (pid < 0).then(errno);
     set_mask(&p.parent_mask);
     match err {
@@ -573,26 +586,22 @@ fn clone_child(p: &mut Prepared) -> Result<u32, Errno> {
         // parent is suspended until this child execs or exits.
         unsafe { child(&mut *arg.cast::<Prepared>()) }
     }
-    p.parent_mask = block_all();
-    // SAFETY: the stack top is the end of the usable mapping (page
-    // aligned); the callers are single-threaded and the parent waits, so
-    // nothing else touches the memory the child shares; `entry` ends in
-    // exec or _exit and never returns.
-    let pid = unsafe {
-        libc::clone(
-            entry,
-            usable.add(CHILD_STACK).cast(),
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
-            (p as *mut Prepared).cast(),
-        )
-    };
-    let err = (pid < 0).then(errno);
-    set_mask(&p.parent_mask);
+    let started = blocked_start(p, |p| {
+        // SAFETY: the stack top is the end of the usable mapping (page
+        // aligned); the callers are single-threaded and the parent waits,
+        // so nothing else touches the memory the child shares; `entry`
+        // ends in exec or _exit and never returns.
+        unsafe {
+            libc::clone(
+                entry,
+                usable.add(CHILD_STACK).cast(),
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                (p as *mut Prepared).cast(),
+            )
+        }
+    });
     unmap();
-    match err {
-        Some(e) => Err(e),
-        None => Ok(pid as u32),
-    }
+    started
 }
 
 /// The child's side: the steps, then the failure report and _exit.
