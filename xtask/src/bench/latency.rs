@@ -99,6 +99,15 @@ fn service(root: &Path) -> (PathBuf, Started) {
     (d, s)
 }
 
+/// What [`Subject::new`] sets up.
+enum Kind<'a> {
+    /// A runsv and its sv.
+    Runsv(&'a Path, &'a Path),
+    /// The least restarter's program.
+    Restarter(&'a Path),
+    Floor,
+}
+
 /// Who does the supervising in a round.
 enum Who {
     /// A runsv (runit's or ours) with its sv.
@@ -121,19 +130,18 @@ struct Subject {
 }
 
 impl Subject {
-    fn new(base: &Path, tag: &str, runsv_sv: Option<(&Path, &Path)>) -> Subject {
+    fn new(base: &Path, tag: &str, kind: Kind) -> Subject {
         let scratch = Scratch::under(base, &format!("latency-{tag}"));
         let (dir, started) = service(&scratch.0);
-        let who = match runsv_sv {
-            Some((runsv, sv)) => {
-                let child = spawn_runsv(runsv, &dir);
-                started.wait();
-                Who::Runsv {
-                    child,
-                    sv: sv.to_path_buf(),
-                }
-            }
-            None => Who::Floor { run: None },
+        let who = match kind {
+            Kind::Runsv(runsv, sv) => Who::Runsv {
+                child: spawn_runsv(runsv, &dir),
+                sv: sv.to_path_buf(),
+            },
+            Kind::Restarter(bin) => Who::Restarter {
+                child: spawn_runsv(bin, &dir),
+            },
+            Kind::Floor => Who::Floor { run: None },
         };
         let mut s = Subject {
             who,
@@ -146,26 +154,9 @@ impl Subject {
         };
         if let Who::Floor { .. } = s.who {
             s.spawn_run();
-            s.started.wait();
         }
+        s.started.wait();
         s
-    }
-
-    /// The least restarter supervising a service of its own.
-    fn restarter(base: &Path, bin: &Path) -> Subject {
-        let scratch = Scratch::under(base, "latency-restarter");
-        let (dir, started) = service(&scratch.0);
-        let child = spawn_runsv(bin, &dir);
-        started.wait();
-        Subject {
-            who: Who::Restarter { child },
-            dir,
-            started,
-            _scratch: scratch,
-            kill: Vec::new(),
-            up: Vec::new(),
-            down: Vec::new(),
-        }
     }
 
     fn spawn_run(&mut self) {
@@ -342,12 +333,12 @@ pub fn run(ctx: &Ctx) {
     let (or, os) = (ctx.ours("runsv"), ctx.ours("sv"));
     let build = Scratch::new("latency-restarter-build");
     let mut subjects = vec![
-        Subject::new(&base, "ref", Some((&rr, &rs))),
-        Subject::new(&base, "ours", Some((&or, &os))),
-        Subject::new(&base, "floor", None),
+        Subject::new(&base, "ref", Kind::Runsv(&rr, &rs)),
+        Subject::new(&base, "ours", Kind::Runsv(&or, &os)),
+        Subject::new(&base, "floor", Kind::Floor),
     ];
     if let Some(bin) = super::floor::restarter(&build.0) {
-        subjects.push(Subject::restarter(&base, &bin));
+        subjects.push(Subject::new(&base, "restarter", Kind::Restarter(&bin)));
     }
     for round in 0..rounds {
         // ./run must have been up over a second (runit holds back the
