@@ -573,8 +573,9 @@ impl Supervisor {
         };
         match spawn(prog, &args, wiring, place, &fail, &handoff) {
             Ok(pid) => {
-                // The child has exec'd and usually shares our CPU (the
-                // kernel wakes runsv where the child runs). Let it go on
+                // The child runs (with the vfork-style start it has
+                // exec'd) and usually shares our CPU: the kernel wakes
+                // runsv where the child runs. Let it go on
                 // before the status files are replaced: their renames
                 // (ext4 flushes a replaced file's data) would otherwise
                 // preempt ./run's start, about 0.3 ms of every restart
