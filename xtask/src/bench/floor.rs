@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
         }
         close(fd);
         snprintf(path, sizeof path, "%s/supervise/status", dir);
-        fd = open(path, O_RDONLY);
+        fd = open(path, O_RDONLY | O_NONBLOCK); /* as sv opens it */
         if (fd < 0 || read(fd, b, 20) != 20) {
             printf("warning: %s: unable to read status\n", argv[i]);
             if (fd >= 0) close(fd);
