@@ -522,7 +522,7 @@ fn fork_child(p: &mut Prepared) -> Result<u32, Errno> {
 }
 
 /// Runs `start` (a fork or a clone: the child's pid, or -1 and errno)
-/// with every signal blocked, so that no handler of runsv's runs in the
+/// with every signal blocked, so that none of the parent's handlers runs in the
 /// child before it has reset them; the parent's mask is back on return.
 fn blocked_start(
     p: &mut Prepared,
